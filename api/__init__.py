@@ -1,0 +1,1 @@
+"""Litestar app factory, controllers and the command line."""

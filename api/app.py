@@ -1,0 +1,62 @@
+"""The one factory that builds the Litestar app."""
+
+from typing import Any
+
+from arq.connections import ArqRedis
+from litestar import Litestar, get
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from api.auth import provide_caller
+from api.errors import EXCEPTION_HANDLERS
+from api.outages import OutageController
+from api.reviews import ReviewController
+from api.service import OutageService
+from schemas.clock import Clock, clock_in
+from schemas.rules import lead_time_description
+from schemas.settings import Settings
+from store.api_keys import ApiKeyStore
+
+
+def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) -> Litestar:
+    service = OutageService(settings, redis, clock or clock_in(settings.zone))
+    api_keys = ApiKeyStore(redis)
+
+    @get("/", include_in_schema=False)
+    async def index() -> dict[str, Any]:
+        return {
+            "service": "outage-notice",
+            "docs": "/schema/swagger",
+            "openapi": "/schema/openapi.json",
+            "lead_times": lead_time_description(settings.lead_times),
+        }
+
+    @get("/health", tags=["operations"], summary="The process is up")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return Litestar(
+        route_handlers=[index, health, OutageController, ReviewController],
+        dependencies={
+            "outages": Provide(lambda: service, use_cache=True, sync_to_thread=False),
+            "api_keys": Provide(lambda: api_keys, use_cache=True, sync_to_thread=False),
+            "caller": Provide(provide_caller),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Outage notice service",
+            version="1.0.0",
+            description=(
+                "Dispatch centres submit outage records; reviewers approve them; approved notices are "
+                "published to customers. Authenticate with 'Authorization: Bearer <key>' (create keys "
+                "with `outage-notice keys create`)."
+            ),
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+            render_plugins=[SwaggerRenderPlugin(), RedocRenderPlugin()],
+            path="/schema",
+        ),
+        debug=False,
+    )

@@ -1,0 +1,24 @@
+"""Bearer API keys: who is calling, from which centre and region, in which roles."""
+
+from typing import Any
+
+from litestar import Request
+
+from schemas.errors import Unauthorized
+from schemas.keys import ApiKey
+from store.api_keys import ApiKeyStore
+
+
+async def provide_caller(request: Request[Any, Any, Any], api_keys: ApiKeyStore) -> ApiKey:
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized(
+            "an API key is required: send 'Authorization: Bearer <key>'",
+            field="Authorization",
+            rule="bearer_key",
+        )
+    key = await api_keys.by_secret(secret.strip())
+    if key is None:
+        raise Unauthorized("this API key is unknown or revoked", field="Authorization", rule="known_key")
+    return key

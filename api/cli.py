@@ -1,0 +1,175 @@
+"""`outage-notice`: run the service, run a worker, manage API keys."""
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import msgspec
+import uvicorn
+from arq.connections import ArqRedis, RedisSettings, create_pool
+
+from api.app import create_app
+from api.demo import load_demo
+from api.service import OutageService
+from schemas.clock import clock_in
+from schemas.kinds import Role
+from schemas.settings import Settings, SettingsError, settings_from_env
+from store.api_keys import ApiKeyStore
+from store.embedded import EmbeddedRedis, running_url
+
+
+def _redis_dir(settings: Settings) -> Path:
+    return settings.data_dir / "redis"
+
+
+@asynccontextmanager
+async def _connected(settings: Settings) -> AsyncIterator[ArqRedis]:
+    """REDIS_URL, else the service's running embedded server, else one started for this command."""
+    url = settings.redis_url or running_url(_redis_dir(settings))
+    embedded = None
+    if url is None:
+        embedded = EmbeddedRedis(_redis_dir(settings))
+        url = embedded.start()
+    redis = await create_pool(RedisSettings.from_dsn(url))
+    try:
+        yield redis
+    finally:
+        await redis.aclose()
+        if embedded is not None:
+            embedded.stop()
+
+
+async def _serve_api(settings: Settings, demo: bool) -> None:
+    assert settings.redis_url is not None
+    redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    try:
+        app = create_app(settings, redis)
+        if demo:
+            for line in await load_demo(OutageService(settings, redis, clock_in(settings.zone))):
+                print(line, flush=True)
+        print(f"API docs: http://{settings.host}:{settings.port}/schema/swagger", flush=True)
+        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+        await uvicorn.Server(config).serve()
+    finally:
+        await redis.aclose()
+
+
+def serve(settings: Settings, demo: bool) -> None:
+    embedded = None
+    if settings.redis_url is None:
+        embedded = EmbeddedRedis(_redis_dir(settings))
+        settings = msgspec.structs.replace(settings, redis_url=embedded.start())
+        print(f"embedded Redis at {settings.redis_url}, AOF in {_redis_dir(settings)}", flush=True)
+    assert settings.redis_url is not None
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "workers"], env={**os.environ, "REDIS_URL": settings.redis_url}
+    )
+    try:
+        asyncio.run(_serve_api(settings, demo))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        if embedded is not None:
+            embedded.stop()
+
+
+async def create_key(settings: Settings, args: argparse.Namespace) -> None:
+    roles = frozenset(Role(r.strip()) for r in args.roles.split(","))
+    async with _connected(settings) as redis:
+        key, secret = await ApiKeyStore(redis).create(
+            name=args.name, centre=args.centre, region=args.region, roles=roles, now=clock_in(settings.zone)()
+        )
+    print(f"key id:  {key.key_id}\ncentre:  {key.centre}\nregion:  {key.region}")
+    print(f"roles:   {', '.join(sorted(r.value for r in key.roles))}")
+    print(f"secret:  {secret}\n(shown once; only its hash is stored)")
+
+
+async def list_keys(settings: Settings) -> None:
+    async with _connected(settings) as redis:
+        for key in await ApiKeyStore(redis).all():
+            state = "revoked" if key.revoked else "active"
+            roles = ",".join(sorted(r.value for r in key.roles))
+            print(f"{key.key_id}  {key.centre:<20} {key.region:<8} {roles:<30} {state}  {key.name}")
+
+
+async def revoke_key(settings: Settings, key_id: str) -> int:
+    async with _connected(settings) as redis:
+        if await ApiKeyStore(redis).revoke(key_id):
+            print(f"revoked {key_id}")
+            return 0
+    print(f"no key {key_id}", file=sys.stderr)
+    return 1
+
+
+def _roles(text: str) -> str:
+    try:
+        for role in text.split(","):
+            Role(role.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"roles are a comma-separated subset of {', '.join(r.value for r in Role)}"
+        ) from None
+    return text
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="outage-notice", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser(
+        "serve", help="run the API and a worker (embedded Redis when REDIS_URL is unset)"
+    )
+    run.add_argument("--demo", action="store_true", help="load demo keys and outages (once)")
+    commands.add_parser("worker", help="run an arq worker against REDIS_URL")
+    keys = commands.add_parser("keys", help="API keys of dispatch centres").add_subparsers(
+        dest="keys_command", required=True
+    )
+    create = keys.add_parser("create", help="create a key and print its secret once")
+    create.add_argument("--name", required=True, help="who uses the key, e.g. 'Pudong reviewer Li'")
+    create.add_argument("--centre", required=True, help="dispatch centre id, e.g. pudong-dispatch")
+    create.add_argument("--region", required=True, help="region code the key may act on, e.g. 310115")
+    create.add_argument(
+        "--roles", required=True, type=_roles, help="comma-separated: submitter,reviewer,emergency"
+    )
+    keys.add_parser("list", help="list keys (never their secrets)")
+    revoke = keys.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("key_id")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = settings_from_env()
+    except SettingsError as exc:
+        print(f"settings: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        serve(settings, args.demo or settings.demo_data)
+        return 0
+    if args.command == "worker":
+        from workers.__main__ import main as worker_main
+
+        worker_main()
+        return 0
+    if args.keys_command == "create":
+        asyncio.run(create_key(settings, args))
+        return 0
+    if args.keys_command == "list":
+        asyncio.run(list_keys(settings))
+        return 0
+    return asyncio.run(revoke_key(settings, args.key_id))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""One place that turns every error into `{status_code, detail, extra: {field, rule, ...}}`."""
+
+import re
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from schemas.errors import ServiceError
+
+_FIELD_IN_MESSAGE = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
+_PATH_IN_MESSAGE = re.compile(r" - at `\$\.?([^`]*)`")
+
+
+def _body(status_code: int, detail: str, extra: dict[str, Any]) -> dict[str, Any]:
+    return {"status_code": status_code, "detail": detail, "extra": extra}
+
+
+def service_error(_: Request[Any, Any, Any], exc: ServiceError) -> Response[dict[str, Any]]:
+    return Response(_body(exc.status_code, exc.detail, exc.extra), status_code=exc.status_code)
+
+
+def _field_of(item: dict[str, Any]) -> str:
+    message = str(item.get("message", ""))
+    path_match = _PATH_IN_MESSAGE.search(message)
+    path = path_match.group(1) if path_match else ""
+    field_match = _FIELD_IN_MESSAGE.search(message)
+    if field_match:
+        return f"{path}.{field_match.group(1)}" if path else field_match.group(1)
+    key = str(item.get("key") or "")
+    if key and key != "data":
+        return key
+    return path or "body"
+
+
+def _rule_of(message: str) -> str:
+    lowered = message.lower()
+    for words, rule in (
+        ("unknown field", "unknown_field"),
+        ("missing required", "required"),
+        ("timezone", "timezone_required"),
+        ("invalid enum", "one_of"),
+        ("expected `", "type"),
+        ("length", "length"),
+        ("pattern", "pattern"),
+    ):
+        if words in lowered:
+            return rule
+    return "invalid"
+
+
+def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    items = exc.extra if isinstance(exc.extra, list) else []
+    errors = []
+    for item in items:
+        if isinstance(item, dict):
+            message = _PATH_IN_MESSAGE.sub("", str(item.get("message", "")))
+            errors.append({"field": _field_of(item), "rule": _rule_of(message), "message": message})
+    if not errors:
+        errors.append({"field": "body", "rule": "malformed", "message": exc.detail})
+    first = errors[0]
+    detail = f"{first['field']}: {first['message']}"
+    return Response(_body(400, detail, {**first, "errors": errors}), status_code=400)
+
+
+def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    extra = exc.extra if isinstance(exc.extra, dict) else {}
+    return Response(
+        _body(exc.status_code, exc.detail, extra), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+def store_unavailable(
+    _: Request[Any, Any, Any], exc: RedisConnectionError | RedisTimeoutError
+) -> Response[dict[str, Any]]:
+    return Response(
+        _body(503, "the outage store is unreachable; try again shortly", {"rule": "store_available"}),
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
+    ServiceError: service_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    RedisConnectionError: store_unavailable,
+    RedisTimeoutError: store_unavailable,
+}

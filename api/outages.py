@@ -1,0 +1,141 @@
+"""Dispatch API: submit, read, revise, review and change outage records."""
+
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Controller, Response, get, post, put
+from litestar.params import Body, Parameter
+
+from api.examples import (
+    ARREARS_STOPPAGE,
+    CANCEL,
+    DELAY_RESTORATION,
+    FAULT_OUTAGE,
+    PLANNED_OUTAGE,
+    POSTPONE,
+    REJECTION,
+    RESTORED,
+)
+from api.service import OutageService
+from schemas.errors import Forbidden, Unprocessable
+from schemas.keys import ApiKey
+from schemas.kinds import OutageKind, Status
+from schemas.outage import ChangeRequest, HistoryEntry, Outage, OutagePage, OutageSubmission, Rejection
+
+SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+def _aware(value: datetime | None, name: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise Unprocessable(
+            f"{name}: give an RFC 3339 time with an offset, e.g. 2026-12-08T08:00:00+08:00",
+            field=name,
+            rule="timezone_required",
+        )
+    return value
+
+
+class OutageController(Controller):
+    path = "/api/v1/outages"
+    tags = ["outages"]
+    security = SECURITY
+
+    @post(
+        "/",
+        summary="Submit an outage record",
+        description=(
+            "Creates the record in status pending_review (201). Re-sending the same external_id from "
+            "the same centre returns the stored record (200). Lead times are checked now and again at "
+            "approval; a refusal (422) names the rule, the deadline and the earliest compliant start."
+        ),
+        status_code=201,
+    )
+    async def submit(
+        self,
+        data: Annotated[OutageSubmission, Body(examples=[PLANNED_OUTAGE, FAULT_OUTAGE, ARREARS_STOPPAGE])],
+        caller: ApiKey,
+        outages: OutageService,
+    ) -> Response[Outage]:
+        outage, created = await outages.submit(data, caller)
+        return Response(outage, status_code=201 if created else 200)
+
+    @get("/", summary="List the region's outage records, newest first")
+    async def list_outages(
+        self,
+        caller: ApiKey,
+        outages: OutageService,
+        status: Status | None = None,
+        kind: OutageKind | None = None,
+        active_at: Annotated[
+            datetime | None, Parameter(description="only records whose outage covers this instant")
+        ] = None,
+        region: Annotated[str | None, Parameter(description="defaults to the key's region")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> OutagePage:
+        if region is not None and region != caller.region:
+            raise Forbidden(
+                f"region: this key reads region {caller.region}, not {region}", field="region", rule="region"
+            )
+        found = await outages.search(
+            caller, status=status, kind=kind, active_at=_aware(active_at, "active_at")
+        )
+        return OutagePage(items=found[offset : offset + limit], total=len(found), limit=limit, offset=offset)
+
+    @get("/{outage_id:str}", summary="One outage record")
+    async def read(self, outage_id: str, caller: ApiKey, outages: OutageService) -> Outage:
+        return await outages.get(outage_id, caller)
+
+    @put("/{outage_id:str}", summary="Revise a record awaiting review or rejected, and resubmit it")
+    async def revise(
+        self,
+        outage_id: str,
+        data: Annotated[OutageSubmission, Body(examples=[PLANNED_OUTAGE])],
+        caller: ApiKey,
+        outages: OutageService,
+    ) -> Outage:
+        return await outages.revise(outage_id, data, caller)
+
+    @get("/{outage_id:str}/history", summary="Every transition of the record: who, role, when, what")
+    async def history(self, outage_id: str, caller: ApiKey, outages: OutageService) -> list[HistoryEntry]:
+        await outages.get(outage_id, caller)
+        return await outages.store.history(outage_id)
+
+    @post(
+        "/{outage_id:str}/approve",
+        summary="Approve the notice awaiting review (the record or its pending change)",
+        description=(
+            "Needs the reviewer role and a key other than the submitter's. A large-area record also "
+            "needs an emergency-role approval: it is published when both are recorded."
+        ),
+        status_code=200,
+    )
+    async def approve(self, outage_id: str, caller: ApiKey, outages: OutageService) -> Outage:
+        return await outages.approve(outage_id, caller)
+
+    @post(
+        "/{outage_id:str}/reject", summary="Reject the notice awaiting review, with a reason", status_code=200
+    )
+    async def reject(
+        self,
+        outage_id: str,
+        data: Annotated[Rejection, Body(examples=[REJECTION])],
+        caller: ApiKey,
+        outages: OutageService,
+    ) -> Outage:
+        return await outages.reject(outage_id, data.reason, caller)
+
+    @post(
+        "/{outage_id:str}/changes",
+        summary="Submit a change of a published outage (postpone, cancel, delay restoration, restored)",
+        description="A change is a notice of its own and is reviewed like the original.",
+        status_code=201,
+    )
+    async def change(
+        self,
+        outage_id: str,
+        data: Annotated[ChangeRequest, Body(examples=[POSTPONE, CANCEL, DELAY_RESTORATION, RESTORED])],
+        caller: ApiKey,
+        outages: OutageService,
+    ) -> Outage:
+        return await outages.change(outage_id, data, caller)

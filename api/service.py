@@ -1,0 +1,114 @@
+"""Outage operations: pure workflow decisions, applied atomically in the store, then queued."""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from arq.connections import ArqRedis
+
+from schemas.clock import Clock
+from schemas.errors import Conflict
+from schemas.keys import ApiKey
+from schemas.kinds import OutageKind, Status
+from schemas.outage import ChangeRequest, Outage, OutageSubmission
+from schemas.rules import is_active, review_deadline
+from schemas.settings import Settings
+from schemas.workflow import (
+    Transition,
+    approve,
+    check_region,
+    reject,
+    request_change,
+    revise,
+    same_submission,
+    submit,
+)
+from store.outages import OutageStore
+from workers.publish import enqueue_publish
+
+
+class OutageService:
+    def __init__(self, settings: Settings, redis: ArqRedis, clock: Clock) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.store = OutageStore(redis)
+        self.clock = clock
+
+    def _deadline(self, outage: Outage) -> datetime:
+        return review_deadline(outage, self.settings.lead_times)
+
+    async def submit(self, submission: OutageSubmission, caller: ApiKey) -> tuple[Outage, bool]:
+        """The stored record and whether it was created now (False: a re-sent submission)."""
+        existing = await self.store.find_by_external_id(caller.centre, submission.external_id)
+        if existing is None:
+            now = self.clock()
+            outage_id = await self.store.next_id(now)
+            transition = submit(
+                submission, caller, outage_id, now, self.settings.lead_times, self.settings.clock_skew
+            )
+            stored = await self.store.create(transition, self._deadline)
+            if stored.id == outage_id:
+                return stored, True
+            existing = stored
+        if not same_submission(existing, submission):
+            raise Conflict(
+                f"external_id: {submission.external_id} is already outage {existing.id} with other "
+                f"content; revise it with PUT /api/v1/outages/{existing.id}",
+                field="external_id",
+                rule="unique_per_centre",
+                outage_id=existing.id,
+            )
+        return existing, False
+
+    async def get(self, outage_id: str, caller: ApiKey) -> Outage:
+        outage = await self.store.get(outage_id)
+        check_region(outage, caller)
+        return outage
+
+    async def _apply(self, outage_id: str, decide: Callable[[Outage], Transition]) -> Outage:
+        transition = await self.store.update(outage_id, decide, self._deadline)
+        if transition.published_notice is not None:
+            await enqueue_publish(
+                self.redis, self.settings.queue_name, transition.outage.id, transition.published_notice
+            )
+        return transition.outage
+
+    async def revise(self, outage_id: str, submission: OutageSubmission, caller: ApiKey) -> Outage:
+        now = self.clock()
+        return await self._apply(
+            outage_id,
+            lambda o: revise(o, submission, caller, now, self.settings.lead_times, self.settings.clock_skew),
+        )
+
+    async def approve(self, outage_id: str, caller: ApiKey) -> Outage:
+        now = self.clock()
+        return await self._apply(outage_id, lambda o: approve(o, caller, now, self.settings.lead_times))
+
+    async def reject(self, outage_id: str, reason: str, caller: ApiKey) -> Outage:
+        now = self.clock()
+        return await self._apply(outage_id, lambda o: reject(o, caller, reason, now))
+
+    async def change(self, outage_id: str, request: ChangeRequest, caller: ApiKey) -> Outage:
+        now = self.clock()
+        return await self._apply(
+            outage_id, lambda o: request_change(o, request, caller, f"c{len(o.changes) + 1}", now)
+        )
+
+    async def search(
+        self,
+        caller: ApiKey,
+        *,
+        status: Status | None,
+        kind: OutageKind | None,
+        active_at: datetime | None,
+    ) -> list[Outage]:
+        def keep(outage: Outage) -> bool:
+            if status is not None and outage.status is not status:
+                return False
+            if kind is not None and outage.kind is not kind:
+                return False
+            return active_at is None or is_active(outage, active_at)
+
+        return await self.store.in_region(caller.region, keep)
+
+    async def awaiting_review(self, caller: ApiKey) -> list[Outage]:
+        return await self.store.awaiting_review(caller.region)

@@ -1,0 +1,1 @@
+"""Channels that tell customers: one module per channel behind the Publisher interface."""

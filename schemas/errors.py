@@ -1,0 +1,36 @@
+"""Errors raised by rules and stores; one API handler turns them into responses."""
+
+from typing import Any, ClassVar
+
+
+class ServiceError(Exception):
+    status_code: ClassVar[int] = 500
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+
+
+class NotFound(ServiceError):
+    status_code = 404
+
+
+class Conflict(ServiceError):
+    status_code = 409
+
+
+class Unprocessable(ServiceError):
+    status_code = 422
+
+
+class StoreUnavailable(ServiceError):
+    status_code = 503

@@ -1,0 +1,38 @@
+"""A published notice: what the publish job hands to every channel."""
+
+from datetime import datetime
+
+import msgspec
+
+from schemas.errors import NotFound
+from schemas.kinds import EVENT_OF_CHANGE, NoticeEvent
+from schemas.outage import Change, Outage
+
+ORIGINAL_NOTICE = "new"
+
+
+class Notice(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    event: NoticeEvent
+    published_at: datetime
+    # The record as it stands after this notice took effect.
+    outage: Outage
+    change: Change | None = None
+
+
+def notice_of(outage: Outage, notice_id: str) -> Notice:
+    """The published notice `notice_id` ("new" or a change id) of an outage."""
+    if notice_id == ORIGINAL_NOTICE:
+        if outage.published_at is None:
+            raise NotFound(f"outage {outage.id} is not published", rule="published")
+        return Notice(id=notice_id, event=NoticeEvent.NEW, published_at=outage.published_at, outage=outage)
+    for change in outage.changes:
+        if change.id == notice_id and change.published_at is not None:
+            return Notice(
+                id=notice_id,
+                event=EVENT_OF_CHANGE[change.type],
+                published_at=change.published_at,
+                outage=outage,
+                change=change,
+            )
+    raise NotFound(f"outage {outage.id} has no published notice {notice_id}", rule="published")

@@ -1,0 +1,139 @@
+"""Outage records as submitted by dispatch centres and as stored."""
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from schemas.kinds import AreaType, ChangeType, OutageKind, Role, Status
+
+# RFC 3339 with an offset; msgspec refuses a naive timestamp at decode time.
+AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
+Code = Annotated[
+    str,
+    msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"),
+]
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+
+
+class Input(msgspec.Struct, forbid_unknown_fields=True):
+    """Base of everything a caller sends: a misspelt field is an error, not silently dropped."""
+
+
+class Scope(Input):
+    feeders: list[Code] = []
+    transformer_areas: list[Code] = []
+    accounts: list[Code] = []
+
+    def is_empty(self) -> bool:
+        return not (self.feeders or self.transformer_areas or self.accounts)
+
+
+class OutageSubmission(Input):
+    external_id: Code
+    kind: OutageKind
+    title: Text
+    reason: LongText
+    region: Code
+    area_description: LongText
+    scope: Scope
+    starts_at: AwareDatetime
+    # Expected restoration; for a fault, left out means the 95598 service targets apply.
+    ends_at: AwareDatetime | None = None
+    fault_located_at: AwareDatetime | None = None
+    large_area: bool = False
+    area_type: AreaType = AreaType.URBAN
+
+
+class ChangeRequest(Input):
+    type: ChangeType
+    reason: LongText
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    restored_at: AwareDatetime | None = None
+
+
+class Rejection(Input):
+    reason: LongText
+
+
+class Actor(msgspec.Struct):
+    key_id: str
+    name: str
+    centre: str
+
+
+class Approval(msgspec.Struct):
+    by: Actor
+    role: Role
+    at: datetime
+
+
+class RejectionRecord(msgspec.Struct):
+    by: Actor
+    at: datetime
+    reason: str
+
+
+class Change(msgspec.Struct, kw_only=True):
+    """A change of a published outage: a notice of its own, reviewed like the original."""
+
+    id: str
+    type: ChangeType
+    reason: str
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    restored_at: datetime | None = None
+    status: Status = Status.PENDING_REVIEW
+    submitted_by: Actor
+    submitted_at: datetime
+    approvals: list[Approval] = []
+    rejection: RejectionRecord | None = None
+    published_at: datetime | None = None
+    # Published after the moment it took effect (only a late restoration notice can be).
+    minutes_late: float | None = None
+
+
+class Outage(OutageSubmission, kw_only=True):
+    id: str
+    centre: str
+    status: Status
+    submitted_by: Actor
+    submitted_at: datetime
+    revision: int = 1
+    approvals: list[Approval] = []
+    rejection: RejectionRecord | None = None
+    published_at: datetime | None = None
+    # Faults only: minutes from fault location to publication, and beyond the 20 allowed.
+    publication_delay_minutes: float | None = None
+    minutes_late: float | None = None
+    restored_at: datetime | None = None
+    changes: list[Change] = []
+
+    def pending_change(self) -> Change | None:
+        for change in self.changes:
+            if change.status is Status.PENDING_REVIEW:
+                return change
+        return None
+
+    def awaits_review(self) -> bool:
+        return self.status is Status.PENDING_REVIEW or self.pending_change() is not None
+
+
+class HistoryEntry(msgspec.Struct, kw_only=True):
+    at: datetime
+    action: str
+    by: Actor | None
+    role: Role | None = None
+    change_id: str | None = None
+    # field -> [before, after]
+    changed: dict[str, list[object]] = {}
+    note: str | None = None
+
+
+class OutagePage(msgspec.Struct):
+    items: list[Outage]
+    total: int
+    limit: int
+    offset: int

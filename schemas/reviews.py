@@ -1,0 +1,52 @@
+"""What a reviewer sees for each notice awaiting review."""
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import msgspec
+
+from schemas.kinds import OutageKind, Role
+from schemas.notices import ORIGINAL_NOTICE
+from schemas.outage import Actor, Outage
+from schemas.rules import LeadTime, minutes_left, review_deadline
+from schemas.workflow import missing_roles
+
+
+class ReviewItem(msgspec.Struct, kw_only=True):
+    outage_id: str
+    notice: str
+    change_type: str | None
+    kind: OutageKind
+    title: str
+    area_description: str
+    large_area: bool
+    submitted_by: Actor
+    submitted_at: datetime
+    deadline: datetime
+    minutes_left: float
+    # Faults only: what remains of the 20 minutes after the fault was located (negative: late).
+    fault_minutes_left: float | None
+    awaiting: list[Role]
+
+
+def review_item(outage: Outage, now: datetime, lead_times: Mapping[OutageKind, LeadTime]) -> ReviewItem:
+    change = outage.pending_change()
+    deadline = review_deadline(outage, lead_times)
+    fault_left = None
+    if outage.kind is OutageKind.FAULT and change is None:
+        fault_left = minutes_left(deadline, now)
+    return ReviewItem(
+        outage_id=outage.id,
+        notice=change.id if change else ORIGINAL_NOTICE,
+        change_type=change.type.value if change else None,
+        kind=outage.kind,
+        title=outage.title,
+        area_description=outage.area_description,
+        large_area=outage.large_area,
+        submitted_by=change.submitted_by if change else outage.submitted_by,
+        submitted_at=change.submitted_at if change else outage.submitted_at,
+        deadline=deadline,
+        minutes_left=minutes_left(deadline, now),
+        fault_minutes_left=fault_left,
+        awaiting=missing_roles(outage),
+    )

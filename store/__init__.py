@@ -1,0 +1,1 @@
+"""Redis persistence: the only package that knows key names."""

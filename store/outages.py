@@ -1,0 +1,135 @@
+"""Outage records, their history and the indexes the API reads."""
+
+from collections.abc import Callable
+from datetime import datetime
+
+import msgspec
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from schemas.errors import NotFound
+from schemas.notices import notice_of
+from schemas.outage import HistoryEntry, Outage
+from schemas.workflow import Transition
+from store import keys
+
+ReviewDeadline = Callable[[Outage], datetime]
+
+_outage_decoder = msgspec.json.Decoder(Outage)
+_history_decoder = msgspec.json.Decoder(HistoryEntry)
+_encode = msgspec.json.Encoder().encode
+# Records of a region are fetched in chunks so a large region never builds one huge reply.
+_CHUNK = 500
+
+
+class OutageStore:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def next_id(self, now: datetime) -> str:
+        number = await self.redis.incr(keys.outage_sequence())
+        return f"OUT-{now:%Y%m%d}-{number:06d}"
+
+    async def find_by_external_id(self, centre: str, external_id: str) -> Outage | None:
+        outage_id = await self.redis.get(keys.outage_by_external_id(centre, external_id))
+        if outage_id is None:
+            return None
+        return await self.get(outage_id.decode())
+
+    async def create(self, transition: Transition, review_deadline: ReviewDeadline) -> Outage:
+        """Store a new record, or return the one that won a race for the same external id."""
+        outage = transition.outage
+        id_key = keys.outage_by_external_id(outage.centre, outage.external_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(id_key)
+                existing = await pipe.get(id_key)
+                if existing is not None:
+                    await pipe.reset()
+                    return await self.get(existing.decode())
+                pipe.multi()
+                pipe.set(id_key, outage.id)
+                pipe.zadd(keys.region_outages(outage.region), {outage.id: outage.submitted_at.timestamp()})
+                self._queue_write(pipe, transition, review_deadline)
+                await pipe.execute()
+            except WatchError:
+                existing_id = await self.redis.get(id_key)
+                assert existing_id is not None
+                return await self.get(existing_id.decode())
+        return outage
+
+    def _queue_write(self, pipe: Redis, transition: Transition, review_deadline: ReviewDeadline) -> None:
+        outage = transition.outage
+        pipe.set(keys.outage(outage.id), _encode(outage))
+        if transition.history:
+            pipe.rpush(keys.outage_history(outage.id), *[_encode(e) for e in transition.history])
+        reviews = keys.region_reviews(outage.region)
+        if outage.awaits_review():
+            pipe.zadd(reviews, {outage.id: review_deadline(outage).timestamp()})
+        else:
+            pipe.zrem(reviews, outage.id)
+        if transition.published_notice is not None:
+            pipe.zadd(
+                keys.dispatch_pending(),
+                {
+                    f"{outage.id}/{transition.published_notice}": notice_of(
+                        outage, transition.published_notice
+                    ).published_at.timestamp()
+                },
+            )
+
+    async def get(self, outage_id: str) -> Outage:
+        raw = await self.redis.get(keys.outage(outage_id))
+        if raw is None:
+            raise NotFound(f"no outage {outage_id}", field="id", rule="exists")
+        return _outage_decoder.decode(raw)
+
+    async def update(
+        self,
+        outage_id: str,
+        transition_of: Callable[[Outage], Transition],
+        review_deadline: ReviewDeadline,
+    ) -> Transition:
+        """Apply a pure transition atomically; a concurrent writer makes it re-read and re-decide."""
+        record_key = keys.outage(outage_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(record_key)
+                    raw = await pipe.get(record_key)
+                    if raw is None:
+                        raise NotFound(f"no outage {outage_id}", field="id", rule="exists")
+                    transition = transition_of(_outage_decoder.decode(raw))
+                    pipe.multi()
+                    self._queue_write(pipe, transition, review_deadline)
+                    await pipe.execute()
+                    return transition
+                except WatchError:
+                    continue
+
+    async def append_history(self, outage_id: str, entries: list[HistoryEntry]) -> None:
+        await self.redis.rpush(keys.outage_history(outage_id), *[_encode(e) for e in entries])
+
+    async def history(self, outage_id: str) -> list[HistoryEntry]:
+        raw = await self.redis.lrange(keys.outage_history(outage_id), 0, -1)
+        return [_history_decoder.decode(r) for r in raw]
+
+    async def in_region(self, region: str, keep: Callable[[Outage], bool]) -> list[Outage]:
+        """Records of a region, newest submission first, that `keep` accepts."""
+        ids = await self.redis.zrevrange(keys.region_outages(region), 0, -1)
+        found: list[Outage] = []
+        for start in range(0, len(ids), _CHUNK):
+            chunk = [keys.outage(i.decode()) for i in ids[start : start + _CHUNK]]
+            for raw in await self.redis.mget(chunk):
+                if raw is not None:
+                    outage = _outage_decoder.decode(raw)
+                    if keep(outage):
+                        found.append(outage)
+        return found
+
+    async def awaiting_review(self, region: str) -> list[Outage]:
+        ids = await self.redis.zrange(keys.region_reviews(region), 0, -1)
+        if not ids:
+            return []
+        raws = await self.redis.mget([keys.outage(i.decode()) for i in ids])
+        return [_outage_decoder.decode(r) for r in raws if r is not None]

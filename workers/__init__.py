@@ -1,0 +1,1 @@
+"""arq worker: jobs that publish approved notices to every channel."""

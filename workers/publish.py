@@ -1,0 +1,82 @@
+"""Hand a published notice to every registered channel, once per channel."""
+
+from datetime import timedelta
+from typing import Any
+
+from arq import Retry
+from arq.connections import ArqRedis
+
+from publishers.base import PermanentPublishError, RetryablePublishError
+from publishers.registry import PublisherRegistry
+from schemas.clock import Clock
+from schemas.notices import notice_of
+from schemas.outage import HistoryEntry
+from store.dispatch import DispatchLedger
+from store.outages import OutageStore
+
+PUBLISH_JOB = "publish_notice"
+# A notice still pending this long after publication lost its job; the sweep enqueues it again.
+LOST_AFTER = timedelta(minutes=2)
+
+
+def publish_job_id(outage_id: str, notice_id: str) -> str:
+    return f"publish:{outage_id}:{notice_id}"
+
+
+async def enqueue_publish(queue: ArqRedis, queue_name: str, outage_id: str, notice_id: str) -> None:
+    # A fixed job id: arq drops the enqueue while the same notice's job is queued or running.
+    await queue.enqueue_job(
+        PUBLISH_JOB,
+        outage_id,
+        notice_id,
+        _job_id=publish_job_id(outage_id, notice_id),
+        _queue_name=queue_name,
+    )
+
+
+async def publish_notice(ctx: dict[str, Any], outage_id: str, notice_id: str) -> dict[str, str]:
+    outages: OutageStore = ctx["outages"]
+    ledger: DispatchLedger = ctx["dispatch"]
+    registry: PublisherRegistry = ctx["publishers"]
+    clock: Clock = ctx["clock"]
+    notice = notice_of(await outages.get(outage_id), notice_id)
+    done = await ledger.channels_done(outage_id, notice_id)
+    outcome: dict[str, str] = {}
+    retry_after: timedelta | None = None
+    for publisher in registry:
+        channel = publisher.channel
+        if channel in done:
+            continue
+        try:
+            await publisher.publish(notice)
+        except RetryablePublishError as exc:
+            outcome[channel] = f"retrying: {exc.detail}"
+            retry_after = max(retry_after or exc.retry_after, exc.retry_after)
+            continue
+        except PermanentPublishError as exc:
+            outcome[channel] = f"failed: {exc.detail}"
+        else:
+            outcome[channel] = "published"
+        await ledger.channel_done(outage_id, notice_id, channel, clock())
+    if retry_after is not None:
+        raise Retry(defer=retry_after)
+    await ledger.complete(outage_id, notice_id)
+    entry = HistoryEntry(
+        at=clock(),
+        action="dispatched",
+        by=None,
+        change_id=None if notice.change is None else notice.change.id,
+        changed={channel: [None, result] for channel, result in outcome.items()},
+        note=f"notice {notice_id} handed to: {', '.join(sorted(outcome)) or 'no channel registered'}",
+    )
+    await outages.append_history(outage_id, [entry])
+    return outcome
+
+
+async def redispatch_lost(ctx: dict[str, Any]) -> int:
+    ledger: DispatchLedger = ctx["dispatch"]
+    clock: Clock = ctx["clock"]
+    lost = await ledger.pending(published_before=clock() - LOST_AFTER)
+    for outage_id, notice_id in lost:
+        await enqueue_publish(ctx["redis"], ctx["queue_name"], outage_id, notice_id)
+    return len(lost)

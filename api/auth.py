@@ -3,13 +3,14 @@
 from typing import Any
 
 from litestar import Request
+from litestar.di import NamedDependency
 
 from schemas.errors import Unauthorized
 from schemas.keys import ApiKey
 from store.api_keys import ApiKeyStore
 
 
-async def provide_caller(request: Request[Any, Any, Any], api_keys: ApiKeyStore) -> ApiKey:
+async def provide_caller(request: Request[Any, Any, Any], api_keys: NamedDependency[ApiKeyStore]) -> ApiKey:
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():

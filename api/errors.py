@@ -1,5 +1,6 @@
 """One place that turns every error into `{status_code, detail, extra: {field, rule, ...}}`."""
 
+import logging
 import re
 from typing import Any
 
@@ -10,8 +11,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from schemas.errors import ServiceError
 
+logger = logging.getLogger("api")
 _FIELD_IN_MESSAGE = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
-_PATH_IN_MESSAGE = re.compile(r" - at `\$\.?([^`]*)`")
 
 
 def _body(status_code: int, detail: str, extra: dict[str, Any]) -> dict[str, Any]:
@@ -23,15 +24,13 @@ def service_error(_: Request[Any, Any, Any], exc: ServiceError) -> Response[dict
 
 
 def _field_of(item: dict[str, Any]) -> str:
-    message = str(item.get("message", ""))
-    path_match = _PATH_IN_MESSAGE.search(message)
-    path = path_match.group(1) if path_match else ""
-    field_match = _FIELD_IN_MESSAGE.search(message)
+    # Litestar gives the path to the object ("data" for the body itself); msgspec names the
+    # missing or unknown field only in its message.
+    key = str(item.get("key") or "")
+    path = "" if key in ("", "data") else key
+    field_match = _FIELD_IN_MESSAGE.search(str(item.get("message", "")))
     if field_match:
         return f"{path}.{field_match.group(1)}" if path else field_match.group(1)
-    key = str(item.get("key") or "")
-    if key and key != "data":
-        return key
     return path or "body"
 
 
@@ -56,7 +55,7 @@ def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Res
     errors = []
     for item in items:
         if isinstance(item, dict):
-            message = _PATH_IN_MESSAGE.sub("", str(item.get("message", "")))
+            message = str(item.get("message", ""))
             errors.append({"field": _field_of(item), "rule": _rule_of(message), "message": message})
     if not errors:
         errors.append({"field": "body", "rule": "malformed", "message": exc.detail})
@@ -82,10 +81,17 @@ def store_unavailable(
     )
 
 
+def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    # Everything else is a bug: keep the traceback in the log, never in the response.
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return Response(_body(500, "internal error", {}), status_code=500)
+
+
 EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
     ServiceError: service_error,
     ValidationException: validation_error,
     HTTPException: http_error,
     RedisConnectionError: store_unavailable,
     RedisTimeoutError: store_unavailable,
+    Exception: unexpected_error,
 }

@@ -4,7 +4,8 @@ from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, Response, get, post, put
-from litestar.params import Body, Parameter
+from litestar.di import NamedDependency
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 
 from api.examples import (
     ARREARS_STOPPAGE,
@@ -53,8 +54,8 @@ class OutageController(Controller):
     async def submit(
         self,
         data: Annotated[OutageSubmission, Body(examples=[PLANNED_OUTAGE, FAULT_OUTAGE, ARREARS_STOPPAGE])],
-        caller: ApiKey,
-        outages: OutageService,
+        caller: NamedDependency[ApiKey],
+        outages: NamedDependency[OutageService],
     ) -> Response[Outage]:
         outage, created = await outages.submit(data, caller)
         return Response(outage, status_code=201 if created else 200)
@@ -62,16 +63,16 @@ class OutageController(Controller):
     @get("/", summary="List the region's outage records, newest first")
     async def list_outages(
         self,
-        caller: ApiKey,
-        outages: OutageService,
-        status: Status | None = None,
-        kind: OutageKind | None = None,
+        caller: NamedDependency[ApiKey],
+        outages: NamedDependency[OutageService],
+        status: FromQuery[Status | None] = None,
+        kind: FromQuery[OutageKind | None] = None,
         active_at: Annotated[
-            datetime | None, Parameter(description="only records whose outage covers this instant")
+            datetime | None, QueryParameter(description="only records whose outage covers this instant")
         ] = None,
-        region: Annotated[str | None, Parameter(description="defaults to the key's region")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        region: Annotated[str | None, QueryParameter(description="defaults to the key's region")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> OutagePage:
         if region is not None and region != caller.region:
             raise Forbidden(
@@ -83,21 +84,31 @@ class OutageController(Controller):
         return OutagePage(items=found[offset : offset + limit], total=len(found), limit=limit, offset=offset)
 
     @get("/{outage_id:str}", summary="One outage record")
-    async def read(self, outage_id: str, caller: ApiKey, outages: OutageService) -> Outage:
+    async def read(
+        self,
+        outage_id: FromPath[str],
+        caller: NamedDependency[ApiKey],
+        outages: NamedDependency[OutageService],
+    ) -> Outage:
         return await outages.get(outage_id, caller)
 
     @put("/{outage_id:str}", summary="Revise a record awaiting review or rejected, and resubmit it")
     async def revise(
         self,
-        outage_id: str,
+        outage_id: FromPath[str],
         data: Annotated[OutageSubmission, Body(examples=[PLANNED_OUTAGE])],
-        caller: ApiKey,
-        outages: OutageService,
+        caller: NamedDependency[ApiKey],
+        outages: NamedDependency[OutageService],
     ) -> Outage:
         return await outages.revise(outage_id, data, caller)
 
     @get("/{outage_id:str}/history", summary="Every transition of the record: who, role, when, what")
-    async def history(self, outage_id: str, caller: ApiKey, outages: OutageService) -> list[HistoryEntry]:
+    async def history(
+        self,
+        outage_id: FromPath[str],
+        caller: NamedDependency[ApiKey],
+        outages: NamedDependency[OutageService],
+    ) -> list[HistoryEntry]:
         await outages.get(outage_id, caller)
         return await outages.store.history(outage_id)
 
@@ -110,7 +121,12 @@ class OutageController(Controller):
         ),
         status_code=200,
     )
-    async def approve(self, outage_id: str, caller: ApiKey, outages: OutageService) -> Outage:
+    async def approve(
+        self,
+        outage_id: FromPath[str],
+        caller: NamedDependency[ApiKey],
+        outages: NamedDependency[OutageService],
+    ) -> Outage:
         return await outages.approve(outage_id, caller)
 
     @post(
@@ -118,10 +134,10 @@ class OutageController(Controller):
     )
     async def reject(
         self,
-        outage_id: str,
+        outage_id: FromPath[str],
         data: Annotated[Rejection, Body(examples=[REJECTION])],
-        caller: ApiKey,
-        outages: OutageService,
+        caller: NamedDependency[ApiKey],
+        outages: NamedDependency[OutageService],
     ) -> Outage:
         return await outages.reject(outage_id, data.reason, caller)
 
@@ -133,9 +149,9 @@ class OutageController(Controller):
     )
     async def change(
         self,
-        outage_id: str,
+        outage_id: FromPath[str],
         data: Annotated[ChangeRequest, Body(examples=[POSTPONE, CANCEL, DELAY_RESTORATION, RESTORED])],
-        caller: ApiKey,
-        outages: OutageService,
+        caller: NamedDependency[ApiKey],
+        outages: NamedDependency[OutageService],
     ) -> Outage:
         return await outages.change(outage_id, data, caller)

@@ -1,6 +1,7 @@
 """The review queue of a region, most urgent first."""
 
 from litestar import Controller, get
+from litestar.di import NamedDependency
 
 from api.service import OutageService
 from schemas.keys import ApiKey
@@ -17,7 +18,9 @@ class ReviewController(Controller):
         summary="Notices awaiting review, sorted by publication deadline",
         description="For a fault, fault_minutes_left is what remains of its 20 minutes (negative: late).",
     )
-    async def queue(self, caller: ApiKey, outages: OutageService) -> list[ReviewItem]:
+    async def queue(
+        self, caller: NamedDependency[ApiKey], outages: NamedDependency[OutageService]
+    ) -> list[ReviewItem]:
         now = outages.clock()
         items = [
             review_item(o, now, outages.settings.lead_times) for o in await outages.awaiting_review(caller)

@@ -41,7 +41,7 @@ class OutageService:
         existing = await self.store.find_by_external_id(caller.centre, submission.external_id)
         if existing is None:
             now = self.clock()
-            outage_id = await self.store.next_id(now)
+            outage_id = self.store.new_id(now)
             transition = submit(
                 submission, caller, outage_id, now, self.settings.lead_times, self.settings.clock_skew
             )

@@ -25,10 +25,6 @@ def region_reviews(region: str) -> str:
     return f"{PREFIX}:region:{region}:reviews"
 
 
-def outage_sequence() -> str:
-    return f"{PREFIX}:seq:outage"
-
-
 def api_key(secret_sha256: str) -> str:
     return f"{PREFIX}:apikey:{secret_sha256}"
 

@@ -1,5 +1,6 @@
 """Outage records, their history and the indexes the API reads."""
 
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 
@@ -26,9 +27,10 @@ class OutageStore:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
-    async def next_id(self, now: datetime) -> str:
-        number = await self.redis.incr(keys.outage_sequence())
-        return f"OUT-{now:%Y%m%d}-{number:06d}"
+    @staticmethod
+    def new_id(now: datetime) -> str:
+        # No counter in Redis: allocating an id must not write anything before validation passes.
+        return f"OUT-{now:%Y%m%d}-{secrets.token_hex(4).upper()}"
 
     async def find_by_external_id(self, centre: str, external_id: str) -> Outage | None:
         outage_id = await self.redis.get(keys.outage_by_external_id(centre, external_id))

@@ -1,0 +1,136 @@
+"""Fixtures: one real redis-server for the session, flushed per test; an injected clock."""
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from arq.connections import ArqRedis, RedisSettings, create_pool
+
+from api.app import create_app
+from api.service import OutageService
+from publishers.registry import PublisherRegistry
+from schemas.keys import ApiKey
+from schemas.kinds import Role
+from schemas.settings import Settings
+from store.api_keys import ApiKeyStore
+from store.embedded import EmbeddedRedis
+from tests.recording import RecordingPublisher
+from workers.worker import build_worker
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+REGION = "310115"
+OTHER_REGION = "440305"
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(redis_server: EmbeddedRedis, tmp_path: Path) -> Settings:
+    return Settings(redis_url=redis_server.url, data_dir=tmp_path, queue_name="test:queue")
+
+
+@pytest.fixture
+async def redis(settings: Settings) -> AsyncIterator[ArqRedis]:
+    assert settings.redis_url is not None
+    pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    await pool.flushdb()
+    yield pool
+    await pool.aclose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI))
+
+
+@pytest.fixture
+def service(settings: Settings, redis: ArqRedis, clock: FakeClock) -> OutageService:
+    return OutageService(settings, redis, clock)
+
+
+@pytest.fixture
+async def client(settings: Settings, redis: ArqRedis, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
+    # httpx on the ASGI app in this event loop: Litestar's AsyncTestClient runs the app on another
+    # loop, where the test's Redis connections cannot be used.
+    transport = httpx.ASGITransport(app=create_app(settings, redis, clock))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as test_client:
+        yield test_client
+
+
+class Keys:
+    """API keys of two centres; `headers(name)` gives the Authorization header of one."""
+
+    def __init__(self) -> None:
+        self.secrets: dict[str, str] = {}
+        self.keys: dict[str, ApiKey] = {}
+
+    def headers(self, name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.secrets[name]}"}
+
+
+@pytest.fixture
+async def keys(redis: ArqRedis, clock: FakeClock) -> Keys:
+    store = ApiKeyStore(redis)
+    found = Keys()
+    for name, region, roles in (
+        ("submitter", REGION, {Role.SUBMITTER}),
+        ("submitter2", REGION, {Role.SUBMITTER}),
+        ("reviewer", REGION, {Role.REVIEWER}),
+        ("reviewer2", REGION, {Role.REVIEWER}),
+        ("emergency", REGION, {Role.EMERGENCY}),
+        ("allroles", REGION, {Role.SUBMITTER, Role.REVIEWER, Role.EMERGENCY}),
+        ("other", OTHER_REGION, {Role.SUBMITTER, Role.REVIEWER, Role.EMERGENCY}),
+    ):
+        key, secret = await store.create(
+            name=name, centre=f"centre-{region}", region=region, roles=frozenset(roles), now=clock()
+        )
+        found.secrets[name] = secret
+        found.keys[name] = key
+    return found
+
+
+@pytest.fixture
+def recorder() -> RecordingPublisher:
+    return RecordingPublisher("recording")
+
+
+@pytest.fixture
+def run_worker(settings: Settings, redis: ArqRedis, clock: FakeClock, recorder: RecordingPublisher) -> Any:
+    """Runs queued jobs to completion in burst mode (no sleeping, no background task)."""
+
+    async def run(*publishers: Any) -> None:
+        registry = PublisherRegistry(publishers or (recorder,))
+        worker = build_worker(settings, registry, clock, redis=redis, burst=True)
+        await worker.main()
+
+    return run
+
+
+async def snapshot(redis: ArqRedis) -> dict[bytes, bytes]:
+    """Every key with its serialized value: equal snapshots mean nothing was stored or changed."""
+    found = {}
+    async for key in redis.scan_iter(match="on:*"):
+        found[key] = await redis.dump(key)
+    return found

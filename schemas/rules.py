@@ -285,9 +285,9 @@ def change_problems(outage: Outage, change: ChangeRequest, now: datetime) -> lis
                     "a postponement moves the start later; an earlier start needs a new outage record",
                 )
             )
-        new_end = change.ends_at or outage.ends_at
+        # Without a new ends_at the announced duration moves with the start, so only a given one can clash.
         new_start = change.starts_at or outage.starts_at
-        if new_end is not None and new_end <= new_start:
+        if change.ends_at is not None and change.ends_at <= new_start:
             problems.append(Problem("ends_at", "after_starts_at", "ends_at must be after the new starts_at"))
     if change.type is ChangeType.DELAY_RESTORATION:
         if change.ends_at is None:

@@ -1,0 +1,135 @@
+"""The README's first command, run for real: `outage-notice serve --demo`, and the keys CLI."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from store.embedded import EmbeddedRedis
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    port = _free_port()
+    env = {**os.environ, "PORT": str(port), "DATA_DIR": str(tmp_path)}
+    env.pop("REDIS_URL", None)
+    log_path = tmp_path / "service.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--demo"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        process.wait()
+        log.close()
+        pytest.fail(f"service did not start:\n{log_path.read_text()}")
+    yield base, env
+    process.send_signal(signal.SIGINT)
+    process.wait(20)
+    log.close()
+    assert not (tmp_path / "redis" / "redis.url").exists(), "embedded Redis left running"
+
+
+def test_new_user_walkthrough(service: tuple[str, dict[str, str]]) -> None:
+    base, env = service
+    created = _cli(
+        "keys", "create", "--name", "Li", "--centre", "jinshan-dispatch", "--region", "310116", "--roles", "submitter",
+        env=env,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    secret = next(line.split()[1] for line in created.stdout.splitlines() if line.startswith("secret:"))
+    reviewer = _cli(
+        "keys", "create", "--name", "Wang", "--centre", "jinshan-dispatch", "--region", "310116", "--roles", "reviewer",
+        env=env,
+    )  # fmt: skip
+    reviewer_secret = next(
+        line.split()[1] for line in reviewer.stdout.splitlines() if line.startswith("secret:")
+    )
+    listed = _cli("keys", "list", env=env)
+    assert "jinshan-dispatch" in listed.stdout
+    assert secret not in listed.stdout
+
+    submitter = {"Authorization": f"Bearer {secret}"}
+    now = datetime.now().astimezone()
+    body = {
+        "external_id": "JS-1",
+        "kind": "planned",
+        "title": "Line maintenance",
+        "reason": "Switchgear",
+        "region": "310116",
+        "area_description": "Jinshan Avenue",
+        "scope": {"feeders": ["JS-01"]},
+        "starts_at": (now + timedelta(days=8)).isoformat(),
+        "ends_at": (now + timedelta(days=8, hours=6)).isoformat(),
+    }
+    accepted = httpx.post(f"{base}/api/v1/outages", json=body, headers=submitter)
+    assert accepted.status_code == 201, accepted.text
+    soon = {**body, "external_id": "JS-2", "starts_at": (now + timedelta(days=3)).isoformat(),
+            "ends_at": (now + timedelta(days=3, hours=6)).isoformat()}  # fmt: skip
+    refused = httpx.post(f"{base}/api/v1/outages", json=soon, headers=submitter)
+    assert refused.status_code == 422
+    assert refused.json()["extra"]["suggested_kind"] == "temporary"
+
+    outage_id = accepted.json()["id"]
+    approved = httpx.post(
+        f"{base}/api/v1/outages/{outage_id}/approve", headers={"Authorization": f"Bearer {reviewer_secret}"}
+    )
+    assert approved.json()["status"] == "published"
+    history = httpx.get(f"{base}/api/v1/outages/{outage_id}/history", headers=submitter).json()
+    assert [h["action"] for h in history][:2] == ["submitted", "approved"]
+
+    demo = httpx.get(f"{base}/api/v1/outages", headers={"Authorization": "Bearer demo-reviewer"}).json()
+    assert demo["total"] >= 6
+    assert {o["status"] for o in demo["items"]} >= {"published", "pending_review", "restored"}
+    docs = httpx.get(f"{base}/schema/openapi.json").json()
+    assert "/api/v1/outages" in docs["paths"]
+
+
+def test_keys_cli_without_a_running_service_uses_the_data_folder(tmp_path: Path) -> None:
+    env = {**os.environ, "DATA_DIR": str(tmp_path)}
+    env.pop("REDIS_URL", None)
+    created = _cli(
+        "keys", "create", "--name", "a", "--centre", "c", "--region", "1", "--roles", "reviewer", env=env
+    )
+    assert created.returncode == 0, created.stderr
+    bad_role = _cli(
+        "keys", "create", "--name", "a", "--centre", "c", "--region", "1", "--roles", "boss", env=env
+    )
+    assert bad_role.returncode == 2
+    assert "submitter, reviewer, emergency" in bad_role.stderr
+    with EmbeddedRedis(tmp_path / "redis") as server:
+        env["REDIS_URL"] = server.url
+        assert " c " in _cli("keys", "list", env=env).stdout

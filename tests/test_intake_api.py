@@ -220,3 +220,13 @@ async def test_bad_list_queries_name_the_parameter(
     response = await client.get(f"/api/v1/outages?{query}", headers=keys.headers("reviewer"))
     assert response.status_code in (400, 422), response.text
     assert response.json()["extra"]["field"] == field
+
+
+async def test_body_over_the_size_limit_is_413(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis
+) -> None:
+    before = await snapshot(redis)
+    body = outage_body(clock(), reason="x" * 1_100_000)
+    response = await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))
+    assert response.status_code == 413
+    assert await snapshot(redis) == before

@@ -13,7 +13,6 @@ import os
 import platform
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,13 +22,9 @@ from pathlib import Path
 
 import httpx
 
+from store.embedded import free_port
+
 LUA = Path(__file__).parent / "lua"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _key(env: dict[str, str], roles: str) -> str:
@@ -99,7 +94,7 @@ def run() -> None:
     parser.add_argument("--connections", type=int, default=50)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data:
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "DATA_DIR": data, "PORT": str(port)}
         env.pop("REDIS_URL", None)
         log = (Path(data) / "service.log").open("wb")

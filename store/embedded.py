@@ -17,7 +17,7 @@ class EmbeddedRedisError(RuntimeError):
     pass
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -62,7 +62,7 @@ class EmbeddedRedis:
 
     def __init__(self, data_dir: Path, *, port: int | None = None, appendfsync: str = "everysec") -> None:
         self.data_dir = data_dir
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.appendfsync = appendfsync
         self._process: subprocess.Popen[bytes] | None = None
 

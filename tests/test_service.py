@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,13 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from store.embedded import EmbeddedRedis
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from store.embedded import EmbeddedRedis, free_port
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -35,7 +28,7 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PORT": str(port), "DATA_DIR": str(tmp_path)}
     env.pop("REDIS_URL", None)
     log_path = tmp_path / "service.log"

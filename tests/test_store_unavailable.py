@@ -1,6 +1,5 @@
 """With Redis gone the API answers 503 at once, with Retry-After, instead of hanging or 500."""
 
-import socket
 import time
 from pathlib import Path
 
@@ -9,16 +8,11 @@ from arq.connections import ArqRedis
 
 from api.app import create_app
 from schemas.settings import Settings
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from store.embedded import free_port
 
 
 async def test_unreachable_store_is_503(redis_server: object, tmp_path: Path) -> None:
-    settings = Settings(redis_url=f"redis://127.0.0.1:{_closed_port()}/0", data_dir=tmp_path)
+    settings = Settings(redis_url=f"redis://127.0.0.1:{free_port()}/0", data_dir=tmp_path)
     assert settings.redis_url is not None
     # A client that connects lazily: arq's create_pool would refuse to start without a server.
     pool = ArqRedis.from_url(settings.redis_url)

@@ -10,6 +10,7 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.auth import provide_caller
+from api.customers import CustomerController
 from api.errors import EXCEPTION_HANDLERS
 from api.outages import OutageController
 from api.reviews import ReviewController
@@ -38,11 +39,12 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
         return {"status": "ok"}
 
     return Litestar(
-        route_handlers=[index, health, OutageController, ReviewController],
+        route_handlers=[index, health, OutageController, ReviewController, CustomerController],
         dependencies={
             "outages": Provide(lambda: service, use_cache=True, sync_to_thread=False),
             "api_keys": Provide(lambda: api_keys, use_cache=True, sync_to_thread=False),
             "caller": Provide(provide_caller),
+            "redis": Provide(lambda: redis, use_cache=True, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,

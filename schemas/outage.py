@@ -91,6 +91,9 @@ class Change(msgspec.Struct, kw_only=True):
     approvals: list[Approval] = []
     rejection: RejectionRecord | None = None
     published_at: datetime | None = None
+    # The record's times before this change took effect, for "moved from ... to ..." messages.
+    previous_starts_at: datetime | None = None
+    previous_ends_at: datetime | None = None
     # Published after the moment it took effect (only a late restoration notice can be).
     minutes_late: float | None = None
 

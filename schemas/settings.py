@@ -3,9 +3,10 @@
 import os
 import re
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -32,11 +33,38 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     )
     queue_name: str = "outage-notice:queue"
     max_body_bytes: int = 1_048_576
+    # Customer file uploads are larger than any other request.
+    max_import_bytes: int = 200 * 1_048_576
     demo_data: bool = False
+    hotline: str = "95598"
+    public_base_url: str = "http://127.0.0.1:8000"
+    # SMS: Twilio when the credentials are set, else the local outbox.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    # Tests point the SDK at a local fake Twilio.
+    twilio_api_base: str | None = None
+    # Segments per second across all workers; 0: no cap.
+    sms_rate: float = 0.0
+    sms_batch_size: int = 500
+    sms_concurrency: int = 20
+    sms_batch_timeout: timedelta = timedelta(seconds=120)
+    # A throttled batch waits base * 2^(try-1) seconds, at most a minute, before it runs again.
+    sms_retry_base: float = 2.0
+    sms_signature: str = "【国家电网】"
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    # DESIGN 3: temporary outages are owed to important customers; "all" tells everyone.
+    temporary_audience: str = "important"
+    outbox_max: int = 50_000
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def uses_twilio(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from)
 
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -60,13 +88,31 @@ def _lead_times(env: Mapping[str, str]) -> Mapping[OutageKind, LeadTime]:
     return MappingProxyType(lead_times)
 
 
+def _number(env: Mapping[str, str], name: str, default: str, kind: type[int] | type[float] = int) -> Any:
+    try:
+        value = kind(env.get(name, default))
+    except ValueError:
+        raise SettingsError(f"{name}={env.get(name)!r}: expected a number") from None
+    if value < 0:
+        raise SettingsError(f"{name}={value}: must not be negative")
+    return value
+
+
+def _clock_time(env: Mapping[str, str], name: str, default: str) -> time:
+    text = env.get(name, default)
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise SettingsError(f"{name}={text!r}: expected a time like 21:00") from None
+
+
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
-    try:
-        port = int(env.get("PORT", "8000"))
-        max_body = int(env.get("MAX_BODY_BYTES", "1048576"))
-    except ValueError as exc:
-        raise SettingsError(f"PORT and MAX_BODY_BYTES must be integers: {exc}") from None
+    port = _number(env, "PORT", "8000")
+    max_body = _number(env, "MAX_BODY_BYTES", "1048576")
+    audience = env.get("TEMPORARY_AUDIENCE", "important")
+    if audience not in ("important", "all"):
+        raise SettingsError(f"TEMPORARY_AUDIENCE={audience!r}: expected important or all")
     timezone = env.get("TIMEZONE", "Asia/Shanghai")
     try:
         ZoneInfo(timezone)
@@ -83,4 +129,20 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         queue_name=env.get("QUEUE_NAME", "outage-notice:queue"),
         max_body_bytes=max_body,
         demo_data=env.get("DEMO_DATA", "") in ("1", "true", "yes"),
+        hotline=env.get("HOTLINE", "95598"),
+        public_base_url=env.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
+        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+        twilio_from=env.get("TWILIO_FROM") or None,
+        twilio_api_base=env.get("TWILIO_API_BASE") or None,
+        sms_rate=_number(env, "SMS_RATE", "0", float),
+        sms_batch_size=max(1, _number(env, "SMS_BATCH_SIZE", "500")),
+        sms_concurrency=max(1, _number(env, "SMS_CONCURRENCY", "20")),
+        sms_batch_timeout=parse_duration(env.get("SMS_BATCH_TIMEOUT", "120s"), "SMS_BATCH_TIMEOUT"),
+        sms_retry_base=_number(env, "SMS_RETRY_BASE", "2", float),
+        sms_signature=env.get("SMS_SIGNATURE", "【国家电网】"),
+        quiet_start=_clock_time(env, "QUIET_START", "21:00"),
+        quiet_end=_clock_time(env, "QUIET_END", "08:00"),
+        temporary_audience=audience,
+        outbox_max=_number(env, "OUTBOX_MAX", "50000"),
     )

@@ -347,7 +347,12 @@ def _apply_change(outage: Outage, change: Change, now: datetime) -> tuple[Outage
     effect = change_takes_effect(outage, change.type, change.submitted_at)
     late = minutes_late(effect, now) if change.type is ChangeType.DELAY_RESTORATION else None
     published_change = msgspec.structs.replace(
-        change, status=Status.PUBLISHED, published_at=now, minutes_late=late or None
+        change,
+        status=Status.PUBLISHED,
+        published_at=now,
+        minutes_late=late or None,
+        previous_starts_at=outage.starts_at,
+        previous_ends_at=outage.ends_at,
     )
     fields: dict[str, Any] = {}
     if change.type is ChangeType.POSTPONE:

@@ -42,3 +42,72 @@ def dispatch_pending() -> str:
 def dispatch_done(outage_id: str, notice_id: str) -> str:
     """Hash of channel -> time the notice was handed to that channel."""
     return f"{PREFIX}:dispatch:{outage_id}:{notice_id}:channels"
+
+
+def customer(account: str) -> str:
+    return f"{PREFIX}:cust:{account}"
+
+
+def customers_on_feeder(region: str, feeder: str) -> str:
+    return f"{PREFIX}:cidx:{region}:feeder:{feeder}"
+
+
+def customers_in_area(region: str, transformer_area: str) -> str:
+    return f"{PREFIX}:cidx:{region}:area:{transformer_area}"
+
+
+def important_customers(region: str) -> str:
+    return f"{PREFIX}:cidx:{region}:important"
+
+
+def accounts_of_phone(phone: str) -> str:
+    return f"{PREFIX}:cphone:{phone}"
+
+
+def opted_out_phones() -> str:
+    return f"{PREFIX}:sms:opted-out"
+
+
+def scratch(name: str) -> str:
+    """A short-lived working key (expired by its writer)."""
+    return f"{PREFIX}:tmp:{name}"
+
+
+def sms_audience(outage_id: str) -> str:
+    """Accounts told about an outage by SMS: changes and restoration go to the same people."""
+    return f"{PREFIX}:sms:{outage_id}:audience"
+
+
+def sms_ledger(outage_id: str, notice_id: str) -> str:
+    """Hash account -> 'status|detail' of one notice: the at-most-once record of every send."""
+    return f"{PREFIX}:sms:{outage_id}:{notice_id}:ledger"
+
+
+def sms_counts(outage_id: str, notice_id: str) -> str:
+    return f"{PREFIX}:sms:{outage_id}:{notice_id}:counts"
+
+
+def sms_held() -> str:
+    """Sorted set of held batch ids by release time (quiet hours)."""
+    return f"{PREFIX}:sms:held"
+
+
+def sms_held_batches() -> str:
+    return f"{PREFIX}:sms:held:batches"
+
+
+def sms_by_sid(sid: str) -> str:
+    return f"{PREFIX}:sms:sid:{sid}"
+
+
+def sms_outbox() -> str:
+    return f"{PREFIX}:sms:outbox"
+
+
+def account_outages(account: str) -> str:
+    """Sorted set of outage ids that concern an account, by expected restoration."""
+    return f"{PREFIX}:acct:{account}:outages"
+
+
+def rate_bucket(sender: str) -> str:
+    return f"{PREFIX}:sms:rate:{sender}"

@@ -122,7 +122,7 @@ def run_worker(settings: Settings, redis: ArqRedis, clock: FakeClock, recorder: 
 
     async def run(*publishers: Any) -> None:
         registry = PublisherRegistry(publishers or (recorder,))
-        worker = build_worker(settings, registry, clock, redis=redis, burst=True)
+        worker = build_worker(settings, clock, publishers=lambda _: registry, redis=redis, burst=True)
         await worker.main()
 
     return run

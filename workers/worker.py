@@ -1,5 +1,6 @@
 """Builds the arq Worker with its dependencies in ctx."""
 
+from collections.abc import Callable
 from typing import Any
 
 from arq import cron
@@ -7,39 +8,93 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Worker, func
 
 from publishers.registry import PublisherRegistry
+from publishers.sms import SEND_BATCH_JOB, SmsPublisher, SmsSender
+from publishers.sms_providers.base import SmsProvider
+from publishers.sms_providers.outbox import OutboxProvider
+from publishers.sms_providers.twilio import TwilioProvider
+from publishers.sms_text import SmsTexts
 from schemas.clock import Clock
 from schemas.settings import Settings
 from store.dispatch import DispatchLedger
 from store.outages import OutageStore
+from store.sms import SmsLedger
 from workers.publish import PUBLISH_JOB, publish_notice, redispatch_lost
+from workers.sms import release_held_sms, send_sms_batch
+
+RegistryFactory = Callable[[ArqRedis], PublisherRegistry]
+
+
+def sms_provider(settings: Settings, redis: ArqRedis, clock: Clock) -> SmsProvider:
+    if settings.uses_twilio:
+        assert settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from
+        return TwilioProvider(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            settings.twilio_from,
+            status_callback=f"{settings.public_base_url}/twilio/sms/status",
+            api_base=settings.twilio_api_base,
+        )
+    return OutboxProvider(SmsLedger(redis), clock, settings.outbox_max)
+
+
+def channel_publishers(settings: Settings, clock: Clock) -> RegistryFactory:
+    """Every customer channel the publish job hands a notice to."""
+
+    def build(redis: ArqRedis) -> PublisherRegistry:
+        return PublisherRegistry([SmsPublisher(redis, settings, clock)])
+
+    return build
 
 
 def build_worker(
     settings: Settings,
-    publishers: PublisherRegistry,
     clock: Clock,
     *,
+    publishers: RegistryFactory | None = None,
     redis: ArqRedis | None = None,
     burst: bool = False,
 ) -> Worker:
     """A worker on `redis` if given (tests), else on settings.redis_url, connected at startup."""
+    registry_of = publishers or channel_publishers(settings, clock)
 
     async def on_startup(ctx: dict[str, Any]) -> None:
-        ctx["outages"] = OutageStore(ctx["redis"])
-        ctx["dispatch"] = DispatchLedger(ctx["redis"])
+        pool = ctx["redis"]
+        ctx["outages"] = OutageStore(pool)
+        ctx["dispatch"] = DispatchLedger(pool)
+        ctx["publishers"] = registry_of(pool)
+        ctx["sms_ledger"] = SmsLedger(pool)
+        provider = sms_provider(settings, pool, clock)
+        texts = SmsTexts(settings.zone, settings.hotline, settings.sms_signature)
+        ctx["sms_sender"] = SmsSender(pool, settings, provider, texts, clock)
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        await ctx["sms_sender"].provider.close()
 
     if redis is None and settings.redis_url is None:
         raise ValueError("the worker needs REDIS_URL (or a Redis client)")
     return Worker(
-        functions=[func(publish_notice, name=PUBLISH_JOB, keep_result=60, max_tries=20)],
-        cron_jobs=[cron(redispatch_lost, second={0}, run_at_startup=True, unique=True)],
+        functions=[
+            func(publish_notice, name=PUBLISH_JOB, keep_result=60, max_tries=20),
+            func(
+                send_sms_batch,
+                name=SEND_BATCH_JOB,
+                keep_result=3600,
+                max_tries=12,
+                timeout=settings.sms_batch_timeout,
+            ),
+        ],
+        cron_jobs=[
+            cron(redispatch_lost, second={0}, run_at_startup=True, unique=True),
+            cron(release_held_sms, second={30}, run_at_startup=True, unique=True),
+        ],
         queue_name=settings.queue_name,
         redis_pool=redis,
         redis_settings=RedisSettings.from_dsn(settings.redis_url)
         if redis is None and settings.redis_url
         else None,
-        ctx={"publishers": publishers, "clock": clock, "queue_name": settings.queue_name},
+        ctx={"clock": clock, "queue_name": settings.queue_name},
         on_startup=on_startup,
+        on_shutdown=on_shutdown,
         burst=burst,
         poll_delay=0.0 if burst else 0.5,
         handle_signals=not burst,

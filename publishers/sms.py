@@ -1,0 +1,175 @@
+"""The SMS channel: resolve who is owed a notice, fan out in batches, send each at most once.
+
+In flight: a send claimed by a worker that dies before recording the provider's answer may have
+reached the provider. The batch is run again (arq retries it after the job timeout), and such a
+claim becomes `unconfirmed` and is not sent again: at most once, and the count is visible in
+/deliveries. At most `sms_concurrency` sends per batch job are in flight at any moment.
+"""
+
+import asyncio
+from collections.abc import Sequence
+from datetime import timedelta
+
+from arq.connections import ArqRedis
+
+from publishers.sms_providers.base import (
+    AmbiguousProviderError,
+    MessageRef,
+    PermanentProviderError,
+    RetryableProviderError,
+    SmsProvider,
+)
+from publishers.sms_text import SmsTexts
+from schemas.clock import Clock
+from schemas.customers import Customer
+from schemas.kinds import NoticeEvent
+from schemas.notices import Notice, notice_of
+from schemas.settings import Settings
+from schemas.sms import important_only, named_accounts_only, release_time, sms_size
+from store.customers import CustomerStore
+from store.outages import OutageStore
+from store.rate import RateLimiter
+from store.sms import HeldBatch, SmsLedger
+
+SEND_BATCH_JOB = "send_sms_batch"
+
+
+class RetryBatch(Exception):
+    """Some sends of the batch were throttled or hit a server error: run the batch again later."""
+
+    def __init__(self, retry_after: timedelta) -> None:
+        super().__init__(f"retry in {retry_after}")
+        self.retry_after = retry_after
+
+
+async def enqueue_batch(queue: ArqRedis, queue_name: str, batch_id: str, batch: HeldBatch) -> bool:
+    job = await queue.enqueue_job(
+        SEND_BATCH_JOB,
+        batch.outage_id,
+        batch.notice_id,
+        batch.accounts,
+        _job_id=f"sms:{batch_id}",
+        _queue_name=queue_name,
+    )
+    return job is not None
+
+
+class SmsPublisher:
+    """Channel publisher: decides the audience and hands it to batch jobs (or holds them)."""
+
+    def __init__(self, redis: ArqRedis, settings: Settings, clock: Clock) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.clock = clock
+        self.ledger = SmsLedger(redis)
+        self.customers = CustomerStore(redis)
+
+    @property
+    def channel(self) -> str:
+        return "sms"
+
+    async def resolve_audience(self, notice: Notice) -> int:
+        outage = notice.outage
+        if notice.event is not NoticeEvent.NEW and await self.ledger.has_audience(outage.id):
+            # Changes and restoration go to exactly those who were told of the outage.
+            return await self.ledger.audience_size(outage.id)
+        scope = outage.scope
+        account_only = named_accounts_only(outage.kind)
+        return await self.ledger.resolve_audience(
+            self.customers,
+            outage.id,
+            outage.region,
+            feeders=[] if account_only else scope.feeders,
+            transformer_areas=[] if account_only else scope.transformer_areas,
+            accounts=scope.accounts,
+            important_only=important_only(outage.kind, self.settings.temporary_audience),
+        )
+
+    async def publish(self, notice: Notice) -> None:
+        outage = notice.outage
+        recipients = await self.resolve_audience(notice)
+        await self.ledger.set_recipients(outage.id, notice.id, recipients)
+        s = self.settings
+        release_at = release_time(outage.kind, notice.event, self.clock(), s.quiet_start, s.quiet_end, s.zone)
+        batches = await self.ledger.audience_batches(outage.id, s.sms_batch_size)
+        for index, accounts in enumerate(batches):
+            batch_id = f"{outage.id}:{notice.id}:{index}"
+            batch = HeldBatch(outage.id, notice.id, accounts)
+            if release_at is not None:
+                await self.ledger.hold(batch_id, batch, release_at)
+            else:
+                await enqueue_batch(self.redis, s.queue_name, batch_id, batch)
+
+
+class SmsSender:
+    """Sends one batch: skips the opted out and everything the ledger has seen, sends the rest."""
+
+    def __init__(
+        self, redis: ArqRedis, settings: Settings, provider: SmsProvider, texts: SmsTexts, clock: Clock
+    ) -> None:
+        self.settings = settings
+        self.provider = provider
+        self.texts = texts
+        self.clock = clock
+        self.outages = OutageStore(redis)
+        self.customers = CustomerStore(redis)
+        self.ledger = SmsLedger(redis)
+        self.limiter = RateLimiter(redis, provider.sender, settings.sms_rate)
+
+    async def send_batch(self, outage_id: str, notice_id: str, accounts: Sequence[str], run_id: str) -> None:
+        notice = notice_of(await self.outages.get(outage_id), notice_id)
+        outage = notice.outage
+        found = await self.customers.many(accounts)
+        if outage.ends_at is not None:
+            await self.ledger.note_affected(accounts, outage_id, outage.restored_at or outage.ends_at)
+        present: list[Customer] = []
+        for account, customer in zip(accounts, found, strict=True):
+            if customer is None:
+                await self.ledger.advance(outage_id, notice_id, account, "removed", first=True)
+            else:
+                present.append(customer)
+        opted = await self.customers.opted_out([c.phone for c in present])
+        reachable = []
+        for customer, opted_out in zip(present, opted, strict=True):
+            if opted_out:
+                await self.ledger.advance(outage_id, notice_id, customer.account, "opted_out", first=True)
+            else:
+                reachable.append(customer)
+        claims = await self.ledger.claim(outage_id, notice_id, [c.account for c in reachable], run_id)
+        to_send = [c for c, claim in zip(reachable, claims, strict=True) if claim == "claimed"]
+        gate = asyncio.Semaphore(self.settings.sms_concurrency)
+        retry_after: list[timedelta] = []
+
+        async def send_one(customer: Customer) -> None:
+            async with gate:
+                retry = await self._send(notice, customer, run_id)
+                if retry is not None:
+                    retry_after.append(retry)
+
+        await asyncio.gather(*(send_one(c) for c in to_send))
+        if retry_after:
+            raise RetryBatch(max(retry_after))
+
+    async def _send(self, notice: Notice, customer: Customer, run_id: str) -> timedelta | None:
+        outage_id, notice_id, account = notice.outage.id, notice.id, customer.account
+        body = self.texts.render(notice, customer)
+        wait = await self.limiter.reserve(sms_size(body).segments)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        ref = MessageRef(outage_id, notice_id, account, customer.language)
+        try:
+            sent = await self.provider.send(customer.phone, body, ref)
+        except RetryableProviderError as exc:
+            await self.ledger.release(outage_id, notice_id, account, run_id)
+            return exc.retry_after or timedelta(0)
+        except PermanentProviderError as exc:
+            await self.ledger.advance(outage_id, notice_id, account, "failed", exc.code)
+            if exc.opted_out:
+                await self.customers.set_opted_out(customer.phone, True)
+            return None
+        except AmbiguousProviderError as exc:
+            await self.ledger.advance(outage_id, notice_id, account, "unconfirmed", exc.code)
+            return None
+        await self.ledger.remember_sid(sent.sid, outage_id, notice_id, account)
+        await self.ledger.advance(outage_id, notice_id, account, sent.status, sent.sid)
+        return None

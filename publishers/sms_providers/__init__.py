@@ -1,0 +1,1 @@
+"""SMS providers: Twilio, and a local outbox when no Twilio credentials are set."""

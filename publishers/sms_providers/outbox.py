@@ -1,0 +1,40 @@
+"""The local outbox: messages kept in Redis and shown at /dev/outbox instead of being sent."""
+
+import secrets
+
+from publishers.sms_providers.base import MessageRef, SentMessage
+from schemas.clock import Clock
+from schemas.sms import sms_size
+from store.sms import OutboxMessage, SmsLedger
+
+
+class OutboxProvider:
+    def __init__(self, ledger: SmsLedger, clock: Clock, keep: int) -> None:
+        self.ledger = ledger
+        self.clock = clock
+        self.keep = keep
+
+    @property
+    def sender(self) -> str:
+        return "outbox"
+
+    async def send(self, to: str, body: str, ref: MessageRef) -> SentMessage:
+        size = sms_size(body)
+        sid = f"OB{secrets.token_hex(16)}"
+        message = OutboxMessage(
+            sid=sid,
+            to=to,
+            body=body,
+            segments=size.segments,
+            encoding=size.encoding,
+            at=self.clock(),
+            outage_id=ref.outage_id,
+            notice_id=ref.notice_id,
+            account=ref.account,
+            language=ref.language,
+        )
+        await self.ledger.add_to_outbox(message, self.keep)
+        return SentMessage(sid=sid)
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,64 @@
+"""Twilio Programmable Messaging through the SDK's async client."""
+
+from datetime import timedelta
+
+import aiohttp
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from publishers.sms_providers.base import (
+    AmbiguousProviderError,
+    MessageRef,
+    PermanentProviderError,
+    RetryableProviderError,
+    SentMessage,
+)
+
+# Twilio error codes: https://www.twilio.com/docs/api/errors
+TOO_MANY_REQUESTS = 20429
+INVALID_TO_NUMBER = 21211
+UNSUBSCRIBED_RECIPIENT = 21610
+
+
+class TwilioProvider:
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        sender: str,
+        status_callback: str,
+        api_base: str | None = None,
+    ) -> None:
+        self._http = AsyncTwilioHttpClient()
+        self.client = Client(account_sid, auth_token, http_client=self._http)
+        if api_base:
+            self.client.api.base_url = api_base.rstrip("/")
+        self._sender = sender
+        self.status_callback = status_callback
+
+    @property
+    def sender(self) -> str:
+        return self._sender
+
+    async def send(self, to: str, body: str, ref: MessageRef) -> SentMessage:
+        try:
+            message = await self.client.messages.create_async(
+                to=to, from_=self._sender, body=body, status_callback=self.status_callback
+            )
+        except TwilioRestException as exc:
+            code = exc.code or exc.status
+            if exc.status == 429 or exc.code == TOO_MANY_REQUESTS or exc.status >= 500:
+                raise RetryableProviderError(str(code), exc.msg or "throttled or server error") from exc
+            raise PermanentProviderError(
+                str(code), exc.msg or "refused", opted_out=exc.code == UNSUBSCRIBED_RECIPIENT
+            ) from exc
+        except aiohttp.ClientConnectorError as exc:
+            # Nothing reached Twilio: safe to send again.
+            raise RetryableProviderError("connect", str(exc), retry_after=timedelta(seconds=5)) from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise AmbiguousProviderError("no_answer", str(exc) or type(exc).__name__) from exc
+        return SentMessage(sid=str(message.sid))
+
+    async def close(self) -> None:
+        await self._http.close()

@@ -1,0 +1,122 @@
+"""Customers of the utility and the pure parsing of its customer file."""
+
+import csv
+from collections.abc import Iterable, Iterator
+
+import msgspec
+import phonenumbers
+
+LANGUAGES = {
+    "zh-cn": "zh-CN",
+    "zh": "zh-CN",
+    "zh-hans": "zh-CN",
+    "cn": "zh-CN",
+    "": "zh-CN",
+    "en": "en",
+    "en-us": "en",
+    "en-gb": "en",
+}
+TRUE = {"1", "true", "yes", "y", "是"}
+FALSE = {"0", "false", "no", "n", "否", ""}
+REQUIRED_COLUMNS = (
+    "account",
+    "name",
+    "phone",
+    "region",
+    "feeder",
+    "transformer_area",
+    "important",
+    "language",
+)
+OPTIONAL_COLUMNS = ("address",)
+
+
+class Customer(msgspec.Struct, frozen=True, kw_only=True):
+    account: str
+    name: str
+    # E.164, e.g. +8613800138000
+    phone: str
+    region: str
+    feeder: str
+    transformer_area: str
+    important: bool
+    language: str
+    address: str = ""
+
+
+class RowProblem(msgspec.Struct, frozen=True):
+    line: int
+    reason: str
+
+
+class FileProblem(ValueError):
+    """The file as a whole cannot be read (missing columns): nothing is imported."""
+
+
+def e164(raw: str, default_region: str = "CN") -> str:
+    """The number in E.164, or ValueError saying why not."""
+    try:
+        number = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"phone {raw!r} is not a phone number ({exc})") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f"phone {raw!r} is not a valid number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _customer(row: dict[str, str]) -> Customer:
+    values = {k: (v or "").strip() for k, v in row.items() if k is not None}
+    for column in ("account", "phone", "region"):
+        if not values.get(column):
+            raise ValueError(f"{column} is empty")
+    if not (values.get("feeder") or values.get("transformer_area")):
+        raise ValueError(
+            "feeder and transformer_area are both empty: the customer could never be reached by area"
+        )
+    important = values.get("important", "").lower()
+    if important not in TRUE | FALSE:
+        raise ValueError(f"important {values['important']!r} is not one of 1/0, true/false, yes/no, 是/否")
+    language = LANGUAGES.get(values.get("language", "").lower())
+    if language is None:
+        raise ValueError(f"language {values['language']!r} is not zh-CN or en")
+    return Customer(
+        account=values["account"],
+        name=values.get("name", ""),
+        phone=e164(values["phone"]),
+        region=values["region"],
+        feeder=values.get("feeder", ""),
+        transformer_area=values.get("transformer_area", ""),
+        important=important in TRUE,
+        language=language,
+        address=values.get("address", ""),
+    )
+
+
+def parse_customer_csv(lines: Iterable[str]) -> Iterator[Customer | RowProblem]:
+    """Customers and problems in file order; line numbers count the header as line 1."""
+    reader = csv.DictReader(lines)
+    header = [h.strip().lstrip("\ufeff") for h in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise FileProblem(
+            f"the header row lacks the column(s) {', '.join(missing)}; it needs {', '.join(REQUIRED_COLUMNS)}"
+        )
+    reader.fieldnames = header
+    for row in reader:
+        line = reader.line_num
+        if None in row:
+            yield RowProblem(line, f"{len(header) + len(row[None])} fields, the header has {len(header)}")
+            continue
+        try:
+            yield _customer(row)
+        except ValueError as exc:
+            yield RowProblem(line, str(exc))
+
+
+class ImportReport(msgspec.Struct, kw_only=True):
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    # The first rejected rows (line and reason); `rejected` counts them all.
+    problems: list[RowProblem] = []

@@ -1,0 +1,77 @@
+"""Pure SMS rules: segment counting, quiet hours, who is owed a notice, delivery status order."""
+
+import math
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from schemas.kinds import ACCOUNT_KINDS, NoticeEvent, OutageKind
+
+MAX_BODY_CHARS = 1600
+_GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+# Each takes an escape septet plus itself.
+_GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+
+
+class SmsSize(msgspec.Struct, frozen=True):
+    encoding: str
+    # Septets for GSM-7, UTF-16 code units for UCS-2.
+    units: int
+    segments: int
+
+
+def sms_size(text: str) -> SmsSize:
+    if all(c in _GSM7_BASIC or c in _GSM7_EXTENSION for c in text):
+        units = sum(2 if c in _GSM7_EXTENSION else 1 for c in text)
+        single, multi, encoding = 160, 153, "GSM-7"
+    else:
+        units = len(text.encode("utf-16-le")) // 2
+        single, multi, encoding = 70, 67, "UCS-2"
+    segments = 1 if units <= single else math.ceil(units / multi)
+    return SmsSize(encoding, units, segments)
+
+
+def release_time(
+    kind: OutageKind, event: NoticeEvent, now: datetime, quiet_start: time, quiet_end: time, zone: ZoneInfo
+) -> datetime | None:
+    """When an SMS held for quiet hours may go; None: at once (faults and changes always go at once)."""
+    if event is not NoticeEvent.NEW or kind not in (OutageKind.PLANNED, OutageKind.TEMPORARY):
+        return None
+    local = now.astimezone(zone)
+    moment = local.time()
+    if quiet_start > quiet_end:
+        quiet = moment >= quiet_start or moment < quiet_end
+    else:
+        quiet = quiet_start <= moment < quiet_end
+    if not quiet:
+        return None
+    release = local.replace(hour=quiet_end.hour, minute=quiet_end.minute, second=0, microsecond=0)
+    return release if release > local else release + timedelta(days=1)
+
+
+def important_only(kind: OutageKind, temporary_audience: str) -> bool:
+    return kind is OutageKind.TEMPORARY and temporary_audience == "important"
+
+
+def named_accounts_only(kind: OutageKind) -> bool:
+    return kind in ACCOUNT_KINDS
+
+
+# A delivery status only moves to a higher rank; equal ranks are final states.
+STATUS_RANK = {
+    "sending": 0,
+    "accepted": 1,
+    "queued": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "opted_out": 3,
+    "unconfirmed": 3,
+    # The customer was removed from the registry between fan-out and send.
+    "removed": 3,
+}

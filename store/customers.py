@@ -1,0 +1,137 @@
+"""The customer registry and the indexes that find who an outage affects."""
+
+import secrets
+from collections.abc import Iterable, Sequence
+
+import msgspec
+from redis.asyncio import Redis
+
+from schemas.customers import Customer
+from store import keys
+
+_encode = msgspec.msgpack.Encoder().encode
+_decoder = msgspec.msgpack.Decoder(Customer)
+# Rows written per round trip: large enough to amortise it, small enough to keep replies short.
+BATCH = 2000
+
+
+def _index_keys(customer: Customer) -> set[str]:
+    found = {keys.accounts_of_phone(customer.phone)}
+    if customer.feeder:
+        found.add(keys.customers_on_feeder(customer.region, customer.feeder))
+    if customer.transformer_area:
+        found.add(keys.customers_in_area(customer.region, customer.transformer_area))
+    if customer.important:
+        found.add(keys.important_customers(customer.region))
+    return found
+
+
+class UpsertCounts(msgspec.Struct):
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+class CustomerStore:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def upsert(self, customers: Sequence[Customer]) -> UpsertCounts:
+        """Insert or replace by account; a customer stored exactly so is not written again."""
+        counts = UpsertCounts()
+        for start in range(0, len(customers), BATCH):
+            await self._upsert_batch(customers[start : start + BATCH], counts)
+        return counts
+
+    async def _upsert_batch(self, batch: Sequence[Customer], counts: UpsertCounts) -> None:
+        # A file may name an account twice: the last row wins, as it would row by row.
+        latest = {c.account: c for c in batch}
+        olds = await self.redis.mget([keys.customer(a) for a in latest])
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for customer, raw in zip(latest.values(), olds, strict=True):
+                old = _decoder.decode(raw) if raw is not None else None
+                if old == customer:
+                    counts.unchanged += 1
+                    continue
+                if old is None:
+                    counts.inserted += 1
+                    stale: set[str] = set()
+                else:
+                    counts.updated += 1
+                    stale = _index_keys(old) - _index_keys(customer)
+                pipe.set(keys.customer(customer.account), _encode(customer))
+                for key in stale:
+                    pipe.srem(key, customer.account)
+                for key in _index_keys(customer):
+                    pipe.sadd(key, customer.account)
+            await pipe.execute()
+
+    async def remove(self, accounts: Iterable[str]) -> int:
+        removed = 0
+        for account in accounts:
+            raw = await self.redis.get(keys.customer(account))
+            if raw is None:
+                continue
+            customer = _decoder.decode(raw)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(keys.customer(account))
+                for key in _index_keys(customer):
+                    pipe.srem(key, account)
+                await pipe.execute()
+            removed += 1
+        return removed
+
+    async def get(self, account: str) -> Customer | None:
+        raw = await self.redis.get(keys.customer(account))
+        return None if raw is None else _decoder.decode(raw)
+
+    async def many(self, accounts: Sequence[str]) -> list[Customer | None]:
+        if not accounts:
+            return []
+        raws = await self.redis.mget([keys.customer(a) for a in accounts])
+        return [None if r is None else _decoder.decode(r) for r in raws]
+
+    async def accounts_of_phone(self, phone: str) -> list[str]:
+        return sorted(a.decode() for a in await self.redis.smembers(keys.accounts_of_phone(phone)))
+
+    async def resolve(
+        self,
+        dest: str,
+        region: str,
+        *,
+        feeders: Sequence[str],
+        transformer_areas: Sequence[str],
+        accounts: Sequence[str],
+        important_only: bool,
+    ) -> int:
+        """Store in `dest` the accounts of `region` on the feeders, areas or named; returns how many."""
+        sources = [keys.customers_on_feeder(region, f) for f in feeders]
+        sources += [keys.customers_in_area(region, t) for t in transformer_areas]
+        named = [c.account for c in await self.many(list(accounts)) if c is not None and c.region == region]
+        staging = keys.scratch(f"audience:{secrets.token_hex(8)}")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(dest)
+            if named:
+                pipe.sadd(staging, *named)
+                pipe.expire(staging, 60)
+                sources.append(staging)
+            if sources:
+                pipe.sunionstore(dest, sources)
+            if important_only:
+                pipe.sinterstore(dest, [dest, keys.important_customers(region)])
+            pipe.delete(staging)
+            pipe.scard(dest)
+            results = await pipe.execute()
+        return int(results[-1])
+
+    async def opted_out(self, phones: Sequence[str]) -> list[bool]:
+        if not phones:
+            return []
+        flags = await self.redis.smismember(keys.opted_out_phones(), list(phones))
+        return [bool(f) for f in flags]
+
+    async def set_opted_out(self, phone: str, opted_out: bool) -> None:
+        if opted_out:
+            await self.redis.sadd(keys.opted_out_phones(), phone)
+        else:
+            await self.redis.srem(keys.opted_out_phones(), phone)

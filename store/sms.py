@@ -1,0 +1,235 @@
+"""The SMS ledger: per (notice, account) at most one send, status counts, held batches, outbox."""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import msgspec
+from redis.asyncio import Redis
+
+from schemas.sms import STATUS_RANK
+from store import keys
+from store.customers import CustomerStore
+
+_RANKS = "{" + ", ".join(f"{k}={v}" for k, v in STATUS_RANK.items()) + "}"
+
+# Claim an account for sending in run ARGV[2]. A claim left by another run is a send that was in
+# flight when its worker died: it may have reached the provider, so it becomes 'unconfirmed' and
+# is never sent again (at most once).
+_CLAIM = """
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then
+  redis.call('HSET', KEYS[1], ARGV[1], 'sending|' .. ARGV[2])
+  redis.call('HINCRBY', KEYS[2], 'sending', 1)
+  return 'claimed'
+end
+local status, detail = string.match(cur, '^([^|]*)|?(.*)$')
+if status == 'sending' and detail ~= ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], 'unconfirmed|' .. detail)
+  redis.call('HINCRBY', KEYS[2], 'sending', -1)
+  redis.call('HINCRBY', KEYS[2], 'unconfirmed', 1)
+  return 'unconfirmed'
+end
+return status
+"""
+
+# Move an account to ARGV[2] (detail ARGV[3]) if that is forward; ARGV[4] = '1' allows a first entry.
+_ADVANCE = (
+    "local ranks = "
+    + _RANKS
+    + """
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+local status = cur and string.match(cur, '^([^|]*)') or nil
+if status == nil and ARGV[4] ~= '1' then return 0 end
+if status ~= nil then
+  if status ~= 'sending' and status ~= 'unconfirmed' and ranks[ARGV[2]] <= ranks[status] then return 0 end
+  redis.call('HINCRBY', KEYS[2], status, -1)
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
+redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+if (ARGV[2] == 'failed' or ARGV[2] == 'undelivered') and ARGV[3] ~= '' then
+  redis.call('HINCRBY', KEYS[2], ARGV[2] .. ':' .. ARGV[3], 1)
+end
+return 1
+"""
+)
+
+# Give back a claim of run ARGV[2] (the send failed in a way worth retrying).
+_RELEASE = """
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur == 'sending|' .. ARGV[2] then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('HINCRBY', KEYS[2], 'sending', -1)
+  redis.call('HINCRBY', KEYS[2], 'retries', 1)
+  return 1
+end
+return 0
+"""
+
+
+class OutboxMessage(msgspec.Struct, kw_only=True):
+    sid: str
+    to: str
+    body: str
+    segments: int
+    encoding: str
+    at: datetime
+    outage_id: str
+    notice_id: str
+    account: str
+    language: str
+
+
+class HeldBatch(msgspec.Struct):
+    outage_id: str
+    notice_id: str
+    accounts: list[str]
+
+
+_outbox_decoder = msgspec.json.Decoder(OutboxMessage)
+_held_decoder = msgspec.msgpack.Decoder(HeldBatch)
+
+
+class SmsLedger:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._claim = redis.register_script(_CLAIM)
+        self._advance = redis.register_script(_ADVANCE)
+        self._release = redis.register_script(_RELEASE)
+
+    async def audience_size(self, outage_id: str) -> int:
+        return int(await self.redis.scard(keys.sms_audience(outage_id)))
+
+    async def has_audience(self, outage_id: str) -> bool:
+        return bool(await self.redis.exists(keys.sms_audience(outage_id)))
+
+    async def audience_batches(self, outage_id: str, size: int) -> list[list[str]]:
+        """The audience in batches, in a stable order (sorted) so a re-run makes the same batches."""
+        members = sorted(m.decode() for m in await self.redis.smembers(keys.sms_audience(outage_id)))
+        return [members[i : i + size] for i in range(0, len(members), size)]
+
+    async def resolve_audience(
+        self,
+        customers: CustomerStore,
+        outage_id: str,
+        region: str,
+        *,
+        feeders: Sequence[str],
+        transformer_areas: Sequence[str],
+        accounts: Sequence[str],
+        important_only: bool,
+    ) -> int:
+        return await customers.resolve(
+            keys.sms_audience(outage_id),
+            region,
+            feeders=feeders,
+            transformer_areas=transformer_areas,
+            accounts=accounts,
+            important_only=important_only,
+        )
+
+    async def set_recipients(self, outage_id: str, notice_id: str, count: int) -> None:
+        await self.redis.hset(keys.sms_counts(outage_id, notice_id), "recipients", str(count))
+
+    async def claim(self, outage_id: str, notice_id: str, accounts: Sequence[str], run_id: str) -> list[str]:
+        """Per account: 'claimed' (send it), 'unconfirmed' (a dead run's send), or its settled status."""
+        ledger, counts = keys.sms_ledger(outage_id, notice_id), keys.sms_counts(outage_id, notice_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for account in accounts:
+                await self._claim(keys=[ledger, counts], args=[account, run_id], client=pipe)
+            results = await pipe.execute()
+        return [r.decode() if isinstance(r, bytes) else str(r) for r in results]
+
+    async def advance(
+        self,
+        outage_id: str,
+        notice_id: str,
+        account: str,
+        status: str,
+        detail: str = "",
+        *,
+        first: bool = False,
+    ) -> bool:
+        ledger, counts = keys.sms_ledger(outage_id, notice_id), keys.sms_counts(outage_id, notice_id)
+        moved = await self._advance(
+            keys=[ledger, counts], args=[account, status, detail, "1" if first else "0"]
+        )
+        return bool(moved)
+
+    async def release(self, outage_id: str, notice_id: str, account: str, run_id: str) -> None:
+        ledger, counts = keys.sms_ledger(outage_id, notice_id), keys.sms_counts(outage_id, notice_id)
+        await self._release(keys=[ledger, counts], args=[account, run_id])
+
+    async def status_of(self, outage_id: str, notice_id: str, account: str) -> str | None:
+        raw = await self.redis.hget(keys.sms_ledger(outage_id, notice_id), account)
+        return None if raw is None else raw.decode().split("|", 1)[0]
+
+    async def counts(self, outage_id: str, notice_id: str) -> dict[str, int]:
+        raw = await self.redis.hgetall(keys.sms_counts(outage_id, notice_id))
+        return {k.decode(): int(v) for k, v in raw.items()}
+
+    async def remember_sid(self, sid: str, outage_id: str, notice_id: str, account: str) -> None:
+        # Callbacks come within days; two weeks covers Twilio's retries and late receipts.
+        await self.redis.set(
+            keys.sms_by_sid(sid), f"{outage_id}|{notice_id}|{account}", ex=timedelta(days=14)
+        )
+
+    async def by_sid(self, sid: str) -> tuple[str, str, str] | None:
+        raw = await self.redis.get(keys.sms_by_sid(sid))
+        if raw is None:
+            return None
+        outage_id, notice_id, account = raw.decode().split("|", 2)
+        return outage_id, notice_id, account
+
+    async def hold(self, batch_id: str, batch: HeldBatch, release_at: datetime) -> bool:
+        """Keep a batch until `release_at`; False if it is held already."""
+        added = await self.redis.zadd(keys.sms_held(), {batch_id: release_at.timestamp()}, nx=True)
+        if not added:
+            return False
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.sms_held_batches(), batch_id, msgspec.msgpack.encode(batch))  # type: ignore[arg-type]
+            pipe.hincrby(keys.sms_counts(batch.outage_id, batch.notice_id), "held", len(batch.accounts))
+            await pipe.execute()
+        return True
+
+    async def due_batches(self, now: datetime) -> list[tuple[str, HeldBatch]]:
+        ids = [i.decode() for i in await self.redis.zrangebyscore(keys.sms_held(), "-inf", now.timestamp())]
+        if not ids:
+            return []
+        raws = await self.redis.hmget(keys.sms_held_batches(), ids)
+        return [(i, _held_decoder.decode(r)) for i, r in zip(ids, raws, strict=True) if r is not None]
+
+    async def unhold(self, batch_id: str, batch: HeldBatch) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(keys.sms_held(), batch_id)
+            pipe.hdel(keys.sms_held_batches(), batch_id)
+            pipe.hincrby(keys.sms_counts(batch.outage_id, batch.notice_id), "held", -len(batch.accounts))
+            await pipe.execute()
+
+    async def note_affected(self, accounts: Sequence[str], outage_id: str, until: datetime) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for account in accounts:
+                pipe.zadd(keys.account_outages(account), {outage_id: until.timestamp()})
+            await pipe.execute()
+
+    async def outages_of_account(self, account: str, after: datetime) -> list[str]:
+        ids = await self.redis.zrangebyscore(keys.account_outages(account), after.timestamp(), "+inf")
+        return [i.decode() for i in ids]
+
+    async def add_to_outbox(self, message: OutboxMessage, keep: int) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.lpush(keys.sms_outbox(), msgspec.json.encode(message))
+            pipe.ltrim(keys.sms_outbox(), 0, keep - 1)
+            await pipe.execute()
+
+    async def outbox(self, offset: int, limit: int) -> tuple[int, list[OutboxMessage]]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.llen(keys.sms_outbox())
+            pipe.lrange(keys.sms_outbox(), offset, offset + limit - 1)
+            total, raws = await pipe.execute()
+        return int(total), [_outbox_decoder.decode(r) for r in raws]
+
+
+def derived_queued(counts: dict[str, int]) -> int:
+    """Accounts waiting for a worker: everyone not held and not yet claimed or settled."""
+    settled = sum(v for k, v in counts.items() if k in STATUS_RANK)
+    return max(0, int(counts.get("recipients", 0)) - int(counts.get("held", 0)) - settled)

@@ -1,0 +1,37 @@
+"""arq jobs of the SMS channel: send a batch, release batches held for quiet hours."""
+
+from datetime import timedelta
+from typing import Any
+
+from arq import Retry
+
+from publishers.sms import RetryBatch, SmsSender, enqueue_batch
+from schemas.clock import Clock
+from schemas.settings import Settings
+from store.sms import SmsLedger
+
+
+def backoff(settings: Settings, job_try: int, hint: timedelta) -> timedelta:
+    exponential = timedelta(seconds=min(60.0, settings.sms_retry_base * 2 ** (job_try - 1)))
+    return max(hint, exponential)
+
+
+async def send_sms_batch(ctx: dict[str, Any], outage_id: str, notice_id: str, accounts: list[str]) -> int:
+    sender: SmsSender = ctx["sms_sender"]
+    # Each run of the job claims under its own id, so a later run recognises a dead run's claims.
+    run_id = f"{ctx['job_id']}#{ctx['job_try']}"
+    try:
+        await sender.send_batch(outage_id, notice_id, accounts, run_id)
+    except RetryBatch as exc:
+        raise Retry(defer=backoff(sender.settings, ctx["job_try"], exc.retry_after)) from exc
+    return len(accounts)
+
+
+async def release_held_sms(ctx: dict[str, Any]) -> int:
+    ledger: SmsLedger = ctx["sms_ledger"]
+    clock: Clock = ctx["clock"]
+    due = await ledger.due_batches(clock())
+    for batch_id, batch in due:
+        await enqueue_batch(ctx["redis"], ctx["queue_name"], batch_id, batch)
+        await ledger.unhold(batch_id, batch)
+    return len(due)

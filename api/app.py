@@ -12,9 +12,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 from api.auth import provide_caller
 from api.customers import CustomerController
 from api.errors import EXCEPTION_HANDLERS
+from api.notices import NoticeController
 from api.outages import OutageController
 from api.reviews import ReviewController
 from api.service import OutageService
+from publishers.sms_text import SmsTexts
 from schemas.clock import Clock, clock_in
 from schemas.rules import lead_time_description
 from schemas.settings import Settings
@@ -24,6 +26,7 @@ from store.api_keys import ApiKeyStore
 def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) -> Litestar:
     service = OutageService(settings, redis, clock or clock_in(settings.zone))
     api_keys = ApiKeyStore(redis)
+    sms_texts = SmsTexts(settings.zone, settings.hotline, settings.sms_signature)
 
     @get("/", include_in_schema=False)
     async def index() -> dict[str, Any]:
@@ -39,12 +42,21 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
         return {"status": "ok"}
 
     return Litestar(
-        route_handlers=[index, health, OutageController, ReviewController, CustomerController],
+        route_handlers=[
+            index,
+            health,
+            OutageController,
+            ReviewController,
+            CustomerController,
+            NoticeController,
+        ],
         dependencies={
             "outages": Provide(lambda: service, use_cache=True, sync_to_thread=False),
             "api_keys": Provide(lambda: api_keys, use_cache=True, sync_to_thread=False),
             "caller": Provide(provide_caller),
             "redis": Provide(lambda: redis, use_cache=True, sync_to_thread=False),
+            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+            "sms_texts": Provide(lambda: sms_texts, use_cache=True, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,

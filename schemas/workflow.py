@@ -11,8 +11,8 @@ import msgspec
 
 from schemas.errors import Conflict, Forbidden, Unprocessable
 from schemas.keys import ApiKey
-from schemas.kinds import ChangeType, OutageKind, Role, Status
-from schemas.notices import ORIGINAL_NOTICE
+from schemas.kinds import ChangeType, NoticeEvent, OutageKind, Role, Status
+from schemas.notices import ORIGINAL_NOTICE, Notice, notice_of
 from schemas.outage import (
     Approval,
     Change,
@@ -293,7 +293,7 @@ def approve(
         updated = _replace_change(outage, approved)
         if not publishes:
             return Transition(updated, [entry])
-        published, changed = _apply_change(updated, approved, now)
+        published, changed = apply_change(updated, approved, now)
         entry = msgspec.structs.replace(entry, changed=changed)
         return Transition(published, [entry], published_notice=change.id)
     updated = msgspec.structs.replace(outage, approvals=[*outage.approvals, approval])
@@ -343,7 +343,7 @@ def _replace_change(outage: Outage, change: Change) -> Outage:
     )
 
 
-def _apply_change(outage: Outage, change: Change, now: datetime) -> tuple[Outage, dict[str, list[object]]]:
+def apply_change(outage: Outage, change: Change, now: datetime) -> tuple[Outage, dict[str, list[object]]]:
     effect = change_takes_effect(outage, change.type, change.submitted_at)
     late = minutes_late(effect, now) if change.type is ChangeType.DELAY_RESTORATION else None
     published_change = msgspec.structs.replace(
@@ -401,3 +401,14 @@ def reject(outage: Outage, caller: ApiKey, reason: str, now: datetime) -> Transi
         note=reason.strip(),
     )
     return Transition(updated, [entry])
+
+
+def preview_notice(outage: Outage, now: datetime) -> Notice:
+    """The notice that approving now would publish (the record, or its pending change)."""
+    change = outage.pending_change()
+    if change is None:
+        if outage.status is not Status.PENDING_REVIEW:
+            raise Conflict(f"outage {outage.id} has nothing awaiting review", rule="nothing_to_review")
+        return Notice(id=ORIGINAL_NOTICE, event=NoticeEvent.NEW, published_at=now, outage=outage)
+    applied, _ = apply_change(outage, change, now)
+    return notice_of(applied, change.id)

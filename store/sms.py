@@ -1,7 +1,9 @@
 """The SMS ledger: per (notice, account) at most one send, status counts, held batches, outbox."""
 
+import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
@@ -163,6 +165,22 @@ class SmsLedger:
         raw = await self.redis.hget(keys.sms_ledger(outage_id, notice_id), account)
         return None if raw is None else raw.decode().split("|", 1)[0]
 
+    async def statuses(self, sends: Sequence[tuple[str, str, str]]) -> list[str | None]:
+        """Ledger status of each (outage, notice, account)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for outage_id, notice_id, account in sends:
+                pipe.hget(keys.sms_ledger(outage_id, notice_id), account)
+            raws = await pipe.execute()
+        return [None if r is None else r.decode().split("|", 1)[0] for r in raws]
+
+    async def count_audience(self, customers: CustomerStore, region: str, **scope: Any) -> int:
+        """How many an audience would be, without keeping it."""
+        scratch = keys.scratch(f"preview:{secrets.token_hex(8)}")
+        try:
+            return await customers.resolve(scratch, region, **scope)
+        finally:
+            await self.redis.delete(scratch)
+
     async def counts(self, outage_id: str, notice_id: str) -> dict[str, int]:
         raw = await self.redis.hgetall(keys.sms_counts(outage_id, notice_id))
         return {k.decode(): int(v) for k, v in raw.items()}
@@ -227,9 +245,3 @@ class SmsLedger:
             pipe.lrange(keys.sms_outbox(), offset, offset + limit - 1)
             total, raws = await pipe.execute()
         return int(total), [_outbox_decoder.decode(r) for r in raws]
-
-
-def derived_queued(counts: dict[str, int]) -> int:
-    """Accounts waiting for a worker: everyone not held and not yet claimed or settled."""
-    settled = sum(v for k, v in counts.items() if k in STATUS_RANK)
-    return max(0, int(counts.get("recipients", 0)) - int(counts.get("held", 0)) - settled)

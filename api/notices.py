@@ -1,0 +1,89 @@
+"""What a notice would say before approval, and how its delivery went after."""
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from redis.asyncio import Redis
+
+from api.service import OutageService
+from publishers.sms_text import LANGUAGES, SmsTexts
+from schemas.deliveries import DeliveryReport, NoticeDelivery, NoticePreview, SmsPreview, sms_delivery
+from schemas.keys import ApiKey
+from schemas.kinds import NoticeEvent
+from schemas.notices import ORIGINAL_NOTICE, notice_of
+from schemas.settings import Settings
+from schemas.sms import important_only, named_accounts_only, sms_size
+from schemas.workflow import preview_notice
+from store.customers import CustomerStore
+from store.dispatch import DispatchLedger
+from store.sms import SmsLedger
+
+
+class NoticeController(Controller):
+    path = "/api/v1/outages/{outage_id:str}"
+    tags = ["outages"]
+    security = [{"bearer": []}]
+
+    @get(
+        "/preview",
+        summary="The SMS texts and recipient count of the notice awaiting review",
+        description="Per language: the text, its encoding and segment count; and how many customers it would reach.",
+    )
+    async def preview(
+        self,
+        outage_id: FromPath[str],
+        caller: NamedDependency[ApiKey],
+        outages: NamedDependency[OutageService],
+        redis: NamedDependency[Redis],
+        sms_texts: NamedDependency[SmsTexts],
+        settings: NamedDependency[Settings],
+    ) -> NoticePreview:
+        outage = await outages.get(outage_id, caller)
+        notice = preview_notice(outage, outages.clock())
+        ledger = SmsLedger(redis)
+        if notice.event is not NoticeEvent.NEW and await ledger.has_audience(outage.id):
+            recipients = await ledger.audience_size(outage.id)
+        else:
+            account_only = named_accounts_only(outage.kind)
+            recipients = await ledger.count_audience(
+                CustomerStore(redis),
+                outage.region,
+                feeders=[] if account_only else outage.scope.feeders,
+                transformer_areas=[] if account_only else outage.scope.transformer_areas,
+                accounts=outage.scope.accounts,
+                important_only=important_only(outage.kind, settings.temporary_audience),
+            )
+        texts = []
+        for language in LANGUAGES:
+            text = sms_texts.render(notice, None, language)
+            size = sms_size(text)
+            texts.append(SmsPreview(language, text, len(text), size.encoding, size.segments))
+        return NoticePreview(
+            outage_id=outage.id, notice=notice.id, event=notice.event.value, recipients=recipients, sms=texts
+        )
+
+    @get("/deliveries", summary="Delivery of every published notice of the outage, per channel and status")
+    async def deliveries(
+        self,
+        outage_id: FromPath[str],
+        caller: NamedDependency[ApiKey],
+        outages: NamedDependency[OutageService],
+        redis: NamedDependency[Redis],
+    ) -> DeliveryReport:
+        outage = await outages.get(outage_id, caller)
+        ledger, dispatch = SmsLedger(redis), DispatchLedger(redis)
+        notice_ids = [ORIGINAL_NOTICE] if outage.published_at else []
+        notice_ids += [c.id for c in outage.changes if c.published_at is not None]
+        report = []
+        for notice_id in notice_ids:
+            notice = notice_of(outage, notice_id)
+            report.append(
+                NoticeDelivery(
+                    notice=notice_id,
+                    event=notice.event.value,
+                    published_at=notice.published_at,
+                    handed_over=await dispatch.handed_over(outage.id, notice_id),
+                    sms=sms_delivery(await ledger.counts(outage.id, notice_id)),
+                )
+            )
+        return DeliveryReport(outage_id=outage.id, notices=report)

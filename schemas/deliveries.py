@@ -1,0 +1,79 @@
+"""What the dispatch centre sees of delivery, per notice and channel."""
+
+from datetime import datetime
+
+import msgspec
+
+from schemas.sms import STATUS_RANK
+
+
+class SmsDelivery(msgspec.Struct, kw_only=True):
+    recipients: int = 0
+    # Waiting for a worker; held: waiting for the end of quiet hours.
+    queued: int = 0
+    held: int = 0
+    sending: int = 0
+    accepted: int = 0
+    sent: int = 0
+    delivered: int = 0
+    undelivered: int = 0
+    failed: int = 0
+    opted_out: int = 0
+    # In flight when a worker died: may have reached the customer, never sent again.
+    unconfirmed: int = 0
+    removed: int = 0
+    retries: int = 0
+    # Provider error code -> count, for failed and undelivered messages.
+    error_codes: dict[str, int] = {}
+
+
+class NoticeDelivery(msgspec.Struct, kw_only=True):
+    notice: str
+    event: str
+    published_at: datetime
+    # Channel -> when the notice was handed to it.
+    handed_over: dict[str, str]
+    sms: SmsDelivery
+
+
+class DeliveryReport(msgspec.Struct):
+    outage_id: str
+    notices: list[NoticeDelivery]
+
+
+def sms_delivery(counts: dict[str, int]) -> SmsDelivery:
+    settled = sum(v for k, v in counts.items() if k in STATUS_RANK)
+    queued = max(0, counts.get("recipients", 0) - counts.get("held", 0) - settled)
+    codes = {k.split(":", 1)[1]: v for k, v in counts.items() if ":" in k and v}
+    return SmsDelivery(
+        recipients=counts.get("recipients", 0),
+        queued=queued,
+        held=counts.get("held", 0),
+        sending=counts.get("sending", 0),
+        accepted=counts.get("accepted", 0),
+        sent=counts.get("sent", 0),
+        delivered=counts.get("delivered", 0),
+        undelivered=counts.get("undelivered", 0),
+        failed=counts.get("failed", 0),
+        opted_out=counts.get("opted_out", 0),
+        unconfirmed=counts.get("unconfirmed", 0),
+        removed=counts.get("removed", 0),
+        retries=counts.get("retries", 0),
+        error_codes=codes,
+    )
+
+
+class SmsPreview(msgspec.Struct):
+    language: str
+    text: str
+    characters: int
+    encoding: str
+    segments: int
+
+
+class NoticePreview(msgspec.Struct, kw_only=True):
+    outage_id: str
+    notice: str
+    event: str
+    recipients: int
+    sms: list[SmsPreview]

@@ -1,0 +1,237 @@
+"""Approving a notice sends one SMS per affected, reachable customer, once, in their language."""
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from arq.connections import ArqRedis
+
+from api.app import create_app
+from schemas.settings import Settings
+from store.customers import CustomerStore
+from store.sms import SmsLedger
+from tests.bodies import fault_body, iso, outage_body
+from tests.conftest import FakeClock, Keys
+from tests.customers import load, phone, row
+from workers.publish import enqueue_publish, publish_job_id
+from workers.worker import build_worker
+
+Client = httpx.AsyncClient
+
+
+@pytest.fixture
+def run_channels(settings: Settings, redis: ArqRedis, clock: FakeClock) -> Any:
+    """A burst worker with the real channel publishers (SMS to the outbox)."""
+
+    async def run(custom: Settings | None = None) -> None:
+        worker = build_worker(custom or settings, clock, redis=redis, burst=True)
+        await worker.main()
+        await worker.on_shutdown(worker.ctx)
+
+    return run
+
+
+async def _publish(client: Client, keys: Keys, body: dict[str, Any]) -> dict[str, Any]:
+    created = await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))
+    assert created.status_code == 201, created.text
+    approved = await client.post(
+        f"/api/v1/outages/{created.json()['id']}/approve", headers=keys.headers("reviewer")
+    )
+    return approved.json()  # type: ignore[no-any-return]
+
+
+async def _outbox(redis: ArqRedis) -> list[Any]:
+    _, messages = await SmsLedger(redis).outbox(0, 10_000)
+    return messages
+
+
+async def _deliveries(client: Client, keys: Keys, outage_id: str) -> list[dict[str, Any]]:
+    response = await client.get(f"/api/v1/outages/{outage_id}/deliveries", headers=keys.headers("reviewer"))
+    return response.json()["notices"]  # type: ignore[no-any-return]
+
+
+async def test_planned_outage_reaches_each_affected_customer_once_in_their_language(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    await load(
+        redis,
+        row("A1", phone(1)),
+        row("A2", phone(2), language="en"),
+        row("A3", phone(3), area="TA-1"),  # on the feeder and in the area: told once
+        row("A4", phone(4), feeder="F2", area="TA-1"),  # only in the area
+        row("A5", phone(5), feeder="F2"),  # neither
+        row("A6", phone(6), region="440305"),  # same feeder name in another region
+        row("A7", phone(7)),  # opted out
+    )
+    await CustomerStore(redis).set_opted_out(phone(7), True)
+    outage = await _publish(
+        client, keys, outage_body(clock(), scope={"feeders": ["F1"], "transformer_areas": ["TA-1"]})
+    )
+    await run_channels()
+
+    messages = await _outbox(redis)
+    assert sorted(m.account for m in messages) == ["A1", "A2", "A3", "A4"]
+    by_account = {m.account: m for m in messages}
+    assert by_account["A2"].body.startswith("State Grid: Planned outage")
+    assert by_account["A1"].body.startswith("【国家电网】计划停电通知")
+    assert "95598" in by_account["A1"].body and "Keyuan Road 88-200" in by_account["A1"].body
+    assert by_account["A1"].to == phone(1)
+    assert by_account["A1"].encoding == "UCS-2"
+
+    [new] = await _deliveries(client, keys, outage["id"])
+    sms = new["sms"]
+    assert (sms["recipients"], sms["accepted"], sms["opted_out"], sms["queued"], sms["sending"]) == (
+        5,
+        4,
+        1,
+        0,
+        0,
+    )
+    assert "sms" in new["handed_over"]
+
+
+async def test_publishing_the_same_notice_again_sends_nothing_more(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any, settings: Settings
+) -> None:
+    await load(redis, *(row(f"A{n}", phone(n)) for n in range(10)))
+    outage = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await run_channels()
+    # The publish job runs again (a redelivery): the ledger keeps every customer at one message.
+    await redis.delete(
+        f"arq:result:{publish_job_id(outage['id'], 'new')}", keys.dispatch_done(outage["id"], "new")
+    )
+    await enqueue_publish(redis, settings.queue_name, outage["id"], "new")
+    await run_channels()
+    assert len(await _outbox(redis)) == 10
+    [new] = await _deliveries(client, keys, outage["id"])
+    assert new["sms"]["accepted"] == 10
+
+
+async def test_batches_split_a_large_audience(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any, settings: Settings
+) -> None:
+    await load(redis, *(row(f"A{n:03d}", phone(n)) for n in range(25)))
+    small_batches = msgspec.structs.replace(settings, sms_batch_size=4)
+    await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await run_channels(small_batches)
+    messages = await _outbox(redis)
+    assert sorted(m.account for m in messages) == [f"A{n:03d}" for n in range(25)]
+
+
+async def test_temporary_goes_to_important_customers_by_default(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    await load(redis, row("I1", phone(1), important=True), row("P1", phone(2)))
+    await _publish(client, keys, outage_body(clock(), kind="temporary", days=2, scope={"feeders": ["F1"]}))
+    await run_channels()
+    assert [m.account for m in await _outbox(redis)] == ["I1"]
+
+
+async def test_temporary_audience_all_is_a_setting(
+    settings: Settings, redis: ArqRedis, clock: FakeClock, keys: Keys, run_channels: Any
+) -> None:
+    everyone = msgspec.structs.replace(settings, temporary_audience="all")
+    await load(redis, row("I1", phone(1), important=True), row("P1", phone(2)))
+    transport = httpx.ASGITransport(app=create_app(everyone, redis, clock))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        await _publish(
+            client, keys, outage_body(clock(), kind="temporary", days=2, scope={"feeders": ["F1"]})
+        )
+    await run_channels(everyone)
+    assert sorted(m.account for m in await _outbox(redis)) == ["I1", "P1"]
+
+
+async def test_arrears_reaches_only_the_named_account(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    await load(
+        redis, row("DEBT", phone(1)), row("NEIGHBOUR", phone(2)), row("OTHER", phone(3), region="440305")
+    )
+    body = outage_body(clock(), kind="arrears", days=4, scope={"accounts": ["DEBT", "OTHER"]})
+    await _publish(client, keys, body)
+    await run_channels()
+    [message] = await _outbox(redis)
+    assert message.account == "DEBT"
+    assert "DEBT" in message.body
+    assert "NEIGHBOUR" not in message.body
+
+
+async def test_quiet_hours_hold_planned_notices_until_eight(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    await load(redis, row("A1", phone(1)), row("A2", phone(2)))
+    clock.now = clock.now.replace(hour=22)
+    outage = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await run_channels()
+    assert await _outbox(redis) == []
+    [new] = await _deliveries(client, keys, outage["id"])
+    assert (new["sms"]["held"], new["sms"]["queued"]) == (2, 0)
+
+    clock.now = clock.now.replace(hour=7, minute=59) + timedelta(days=1)
+    await run_channels()
+    assert await _outbox(redis) == []
+    clock.advance(minutes=1)
+    await run_channels()
+    assert sorted(m.account for m in await _outbox(redis)) == ["A1", "A2"]
+    [new] = await _deliveries(client, keys, outage["id"])
+    assert (new["sms"]["held"], new["sms"]["accepted"]) == (0, 2)
+
+
+async def test_faults_go_at_once_in_quiet_hours(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    await load(redis, row("A1", phone(1)))
+    clock.now = clock.now.replace(hour=23)
+    await _publish(client, keys, fault_body(clock(), scope={"feeders": ["F1"]}))
+    await run_channels()
+    [message] = await _outbox(redis)
+    assert "故障停电" in message.body
+
+
+async def test_changes_go_to_those_told_before_and_only_them(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    await load(redis, row("A1", phone(1)), row("A2", phone(2), language="en"))
+    outage = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await run_channels()
+    await load(redis, row("LATE", phone(3)))
+    new_start = clock() + timedelta(days=10)
+    await client.post(
+        f"/api/v1/outages/{outage['id']}/changes",
+        json={"type": "postpone", "reason": "Heavy rain", "starts_at": iso(new_start)},
+        headers=keys.headers("submitter"),
+    )
+    clock.now = clock.now.replace(hour=23)  # changes are not held by quiet hours
+    await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
+    await run_channels()
+    postponed = [m for m in await _outbox(redis) if m.notice_id == "c1"]
+    assert sorted(m.account for m in postponed) == ["A1", "A2"]
+    english = next(m for m in postponed if m.account == "A2")
+    assert "is moved to" in english.body and "Heavy rain" in english.body
+    notices = await _deliveries(client, keys, outage["id"])
+    assert [(n["notice"], n["event"], n["sms"]["accepted"]) for n in notices] == [
+        ("new", "new", 2),
+        ("c1", "postponed", 2),
+    ]
+
+
+async def test_preview_shows_texts_segments_and_recipients_before_approval(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis
+) -> None:
+    await load(redis, row("A1", phone(1)), row("A2", phone(2)), row("A3", phone(3), feeder="F9"))
+    created = await client.post(
+        "/api/v1/outages",
+        json=outage_body(clock(), scope={"feeders": ["F1"]}),
+        headers=keys.headers("submitter"),
+    )
+    preview = (
+        await client.get(f"/api/v1/outages/{created.json()['id']}/preview", headers=keys.headers("reviewer"))
+    ).json()
+    assert preview["recipients"] == 2
+    by_language = {p["language"]: p for p in preview["sms"]}
+    assert by_language["zh-CN"]["encoding"] == "UCS-2"
+    assert by_language["zh-CN"]["segments"] == -(-by_language["zh-CN"]["characters"] // 67)
+    assert by_language["en"]["text"].startswith("State Grid: Planned outage")
+    assert await _outbox(redis) == []

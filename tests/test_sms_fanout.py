@@ -100,7 +100,7 @@ async def test_publishing_the_same_notice_again_sends_nothing_more(
     await run_channels()
     # The publish job runs again (a redelivery): the ledger keeps every customer at one message.
     await redis.delete(
-        f"arq:result:{publish_job_id(outage['id'], 'new')}", keys.dispatch_done(outage["id"], "new")
+        f"arq:result:{publish_job_id(outage['id'], 'new')}", store_keys.dispatch_done(outage["id"], "new")
     )
     await enqueue_publish(redis, settings.queue_name, outage["id"], "new")
     await run_channels()

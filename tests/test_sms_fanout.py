@@ -10,6 +10,7 @@ from arq.connections import ArqRedis
 
 from api.app import create_app
 from schemas.settings import Settings
+from store import keys as store_keys
 from store.customers import CustomerStore
 from store.sms import SmsLedger
 from tests.bodies import fault_body, iso, outage_body

@@ -8,15 +8,18 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
 
 from api.auth import provide_caller
 from api.customers import CustomerController
+from api.dev import outbox_page
 from api.errors import EXCEPTION_HANDLERS
 from api.notices import NoticeController
 from api.outages import OutageController
 from api.reviews import ReviewController
 from api.service import OutageService
-from publishers.sms_text import SmsTexts
+from publishers.sms_text import TEMPLATES, SmsTexts
 from schemas.clock import Clock, clock_in
 from schemas.rules import lead_time_description
 from schemas.settings import Settings
@@ -45,6 +48,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
         route_handlers=[
             index,
             health,
+            outbox_page,
             OutageController,
             ReviewController,
             CustomerController,
@@ -60,6 +64,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
         },
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(
             title="Outage notice service",
             version="1.0.0",

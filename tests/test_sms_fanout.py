@@ -236,3 +236,21 @@ async def test_preview_shows_texts_segments_and_recipients_before_approval(
     assert by_language["zh-CN"]["segments"] == -(-by_language["zh-CN"]["characters"] // 67)
     assert by_language["en"]["text"].startswith("State Grid: Planned outage")
     assert await _outbox(redis) == []
+
+
+async def test_outbox_page_lists_messages_newest_first_with_status(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    await load(redis, row("A1", phone(1)), row("A2", phone(2), language="en"))
+    empty = await client.get("/dev/outbox")
+    assert empty.status_code == 200
+    assert "Nothing yet" in empty.text
+    await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await run_channels()
+    page = await client.get("/dev/outbox")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert phone(1) in page.text and phone(2) in page.text
+    assert "State Grid: Planned outage" in page.text
+    assert "accepted" in page.text
+    assert "2 messages" in page.text

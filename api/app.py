@@ -19,6 +19,7 @@ from api.notices import NoticeController
 from api.outages import OutageController
 from api.reviews import ReviewController
 from api.service import OutageService
+from api.twilio_hooks import sms_inbound, sms_status
 from publishers.sms_text import TEMPLATES, SmsTexts
 from schemas.clock import Clock, clock_in
 from schemas.rules import lead_time_description
@@ -49,6 +50,8 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             index,
             health,
             outbox_page,
+            sms_status,
+            sms_inbound,
             OutageController,
             ReviewController,
             CustomerController,

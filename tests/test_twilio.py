@@ -1,0 +1,249 @@
+"""SMS through the real twilio SDK against a local fake Twilio; receipts and replies via webhooks."""
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from arq.connections import ArqRedis
+from twilio.request_validator import RequestValidator
+
+from api.app import create_app
+from publishers.sms_providers.base import MessageRef, PermanentProviderError, SmsProvider
+from schemas.settings import Settings
+from store.customers import CustomerStore
+from store.sms import SmsLedger
+from tests.bodies import outage_body
+from tests.conftest import FakeClock, Keys
+from tests.customers import load, phone, row
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM, FakeTwilio
+from workers.worker import build_worker, sms_provider
+
+PUBLIC = "https://notices.example.com"
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilio]:
+    fake = FakeTwilio().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def twilio_settings(settings: Settings, fake_twilio: FakeTwilio) -> Settings:
+    return msgspec.structs.replace(
+        settings,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_from=FROM,
+        twilio_api_base=fake_twilio.url,
+        public_base_url=PUBLIC,
+        sms_retry_base=0.0,
+    )
+
+
+@pytest.fixture
+async def client(
+    twilio_settings: Settings, redis: ArqRedis, clock: FakeClock
+) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(twilio_settings, redis, clock))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as test_client:
+        yield test_client
+
+
+async def _run(settings: Settings, redis: ArqRedis, clock: FakeClock) -> None:
+    worker = build_worker(settings, clock, redis=redis, burst=True)
+    await worker.main()
+    await worker.on_shutdown(worker.ctx)
+
+
+async def _publish(client: httpx.AsyncClient, keys: Keys, body: dict[str, Any]) -> str:
+    created = (await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))).json()
+    await client.post(f"/api/v1/outages/{created['id']}/approve", headers=keys.headers("reviewer"))
+    return str(created["id"])
+
+
+async def _sms(client: httpx.AsyncClient, keys: Keys, outage_id: str) -> dict[str, Any]:
+    report = (
+        await client.get(f"/api/v1/outages/{outage_id}/deliveries", headers=keys.headers("reviewer"))
+    ).json()
+    return report["notices"][0]["sms"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=["outbox", "twilio"])
+async def provider(
+    request: pytest.FixtureRequest,
+    settings: Settings,
+    twilio_settings: Settings,
+    redis: ArqRedis,
+    clock: FakeClock,
+) -> AsyncIterator[tuple[str, SmsProvider]]:
+    chosen = twilio_settings if request.param == "twilio" else settings
+    backend = sms_provider(chosen, redis, clock)
+    yield request.param, backend
+    await backend.close()
+
+
+async def test_provider_contract_send_returns_a_sid_and_the_message_arrives(
+    provider: tuple[str, SmsProvider], redis: ArqRedis, fake_twilio: FakeTwilio
+) -> None:
+    name, backend = provider
+    sent = await backend.send(phone(1), "测试 test", MessageRef("O1", "new", "A1", "zh-CN"))
+    assert sent.sid
+    assert sent.status == "accepted"
+    if name == "twilio":
+        [created] = fake_twilio.created
+        assert (created["To"], created["From"], created["Body"]) == (phone(1), FROM, "测试 test")
+        assert created["StatusCallback"] == f"{PUBLIC}/twilio/sms/status"
+        assert created["sid"] == sent.sid
+    else:
+        _, [message] = await SmsLedger(redis).outbox(0, 10)
+        assert (message.to, message.body, message.sid) == (phone(1), "测试 test", sent.sid)
+
+
+async def test_twilio_invalid_number_is_permanent(twilio_settings: Settings, redis: ArqRedis, clock: FakeClock,
+                                                 fake_twilio: FakeTwilio) -> None:  # fmt: skip
+    backend = sms_provider(twilio_settings, redis, clock)
+    fake_twilio.answer_next(400, 21211)
+    with pytest.raises(PermanentProviderError) as raised:
+        await backend.send(phone(1), "x", MessageRef("O1", "new", "A1", "en"))
+    await backend.close()
+    assert raised.value.code == "21211"
+    assert not raised.value.opted_out
+
+
+async def test_fan_out_through_twilio_one_message_each(
+    client: httpx.AsyncClient, keys: Keys, clock: FakeClock, redis: ArqRedis, twilio_settings: Settings,
+    fake_twilio: FakeTwilio,
+) -> None:  # fmt: skip
+    await load(redis, *(row(f"A{n}", phone(n)) for n in range(6)))
+    outage_id = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await _run(twilio_settings, redis, clock)
+    assert sorted(m["To"] for m in fake_twilio.created) == [phone(n) for n in range(6)]
+    assert (await _sms(client, keys, outage_id))["accepted"] == 6
+
+
+async def test_throttling_and_server_errors_are_retried_without_duplicates(
+    client: httpx.AsyncClient, keys: Keys, clock: FakeClock, redis: ArqRedis, twilio_settings: Settings,
+    fake_twilio: FakeTwilio,
+) -> None:  # fmt: skip
+    await load(redis, *(row(f"A{n}", phone(n)) for n in range(5)))
+    fake_twilio.answer_next(429, 20429, times=3)
+    fake_twilio.answer_next(500, times=2)
+    outage_id = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await _run(twilio_settings, redis, clock)
+    for n in range(5):
+        assert len(fake_twilio.messages_to(phone(n))) == 1
+    assert len(fake_twilio.requests) == 10
+    sms = await _sms(client, keys, outage_id)
+    assert (sms["accepted"], sms["retries"], sms["sending"]) == (5, 5, 0)
+
+
+async def test_invalid_and_unsubscribed_numbers_are_recorded_not_retried(
+    client: httpx.AsyncClient, keys: Keys, clock: FakeClock, redis: ArqRedis, twilio_settings: Settings,
+    fake_twilio: FakeTwilio,
+) -> None:  # fmt: skip
+    await load(redis, row("OK", phone(1)), row("BAD", phone(2)), row("GONE", phone(3)))
+    fake_twilio.number_errors = {phone(2): (400, 21211), phone(3): (400, 21610)}
+    outage_id = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await _run(twilio_settings, redis, clock)
+    assert len([r for r in fake_twilio.requests if r["To"] in (phone(2), phone(3))]) == 2
+    sms = await _sms(client, keys, outage_id)
+    assert (sms["accepted"], sms["failed"], sms["error_codes"]) == (1, 2, {"21211": 1, "21610": 1})
+    assert await CustomerStore(redis).opted_out([phone(2), phone(3)]) == [False, True]
+
+
+def _signed(url: str, params: dict[str, str], token: str = AUTH_TOKEN) -> dict[str, str]:
+    return {"X-Twilio-Signature": RequestValidator(token).compute_signature(url, params)}
+
+
+async def _receipt(client: httpx.AsyncClient, sid: str, status: str, code: str = "") -> httpx.Response:
+    params = {"MessageSid": sid, "MessageStatus": status, "AccountSid": ACCOUNT_SID}
+    if code:
+        params["ErrorCode"] = code
+    return await client.post(
+        "/twilio/sms/status", data=params, headers=_signed(f"{PUBLIC}/twilio/sms/status", params)
+    )
+
+
+async def test_receipts_move_status_forward_only_and_repeat_harmlessly(
+    client: httpx.AsyncClient, keys: Keys, clock: FakeClock, redis: ArqRedis, twilio_settings: Settings,
+    fake_twilio: FakeTwilio,
+) -> None:  # fmt: skip
+    await load(redis, row("A1", phone(1)), row("A2", phone(2)))
+    outage_id = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await _run(twilio_settings, redis, clock)
+    first, second = (m["sid"] for m in sorted(fake_twilio.created, key=lambda m: m["To"]))
+    for status in ("sent", "delivered", "sent", "delivered"):
+        assert (await _receipt(client, first, status)).status_code == 204
+    assert (await _receipt(client, second, "undelivered", "30003")).status_code == 204
+    assert (await _receipt(client, second, "sent")).status_code == 204
+    assert (await _receipt(client, "SMunknown", "delivered")).status_code == 204
+    sms = await _sms(client, keys, outage_id)
+    assert (sms["delivered"], sms["undelivered"], sms["sent"], sms["accepted"]) == (1, 1, 0, 0)
+    assert sms["error_codes"] == {"30003": 1}
+
+
+async def test_receipts_with_a_bad_signature_or_spoofed_host_change_nothing(
+    client: httpx.AsyncClient, keys: Keys, clock: FakeClock, redis: ArqRedis, twilio_settings: Settings,
+    fake_twilio: FakeTwilio,
+) -> None:  # fmt: skip
+    await load(redis, row("A1", phone(1)))
+    outage_id = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await _run(twilio_settings, redis, clock)
+    sid = fake_twilio.created[0]["sid"]
+    params = {"MessageSid": sid, "MessageStatus": "delivered"}
+    no_signature = await client.post("/twilio/sms/status", data=params)
+    wrong_key = await client.post(
+        "/twilio/sms/status",
+        data=params,
+        headers=_signed(f"{PUBLIC}/twilio/sms/status", params, "other-token"),
+    )
+    spoofed = await client.post(
+        "/twilio/sms/status",
+        data=params,
+        headers={
+            **_signed("https://evil.example.com/twilio/sms/status", params),
+            "X-Forwarded-Host": "evil.example.com",
+        },
+    )
+    assert [r.status_code for r in (no_signature, wrong_key, spoofed)] == [403, 403, 403]
+    assert (await _sms(client, keys, outage_id))["delivered"] == 0
+
+
+async def _inbound(client: httpx.AsyncClient, sender: str, body: str) -> str:
+    params = {"From": sender, "To": FROM, "Body": body, "AccountSid": ACCOUNT_SID}
+    response = await client.post(
+        "/twilio/sms/inbound", data=params, headers=_signed(f"{PUBLIC}/twilio/sms/inbound", params)
+    )
+    assert response.status_code == 200, response.text
+    assert response.text.startswith("<?xml")
+    return response.text
+
+
+async def test_inbound_stop_start_help_and_status(
+    client: httpx.AsyncClient, keys: Keys, clock: FakeClock, redis: ArqRedis, twilio_settings: Settings,
+    fake_twilio: FakeTwilio,
+) -> None:  # fmt: skip
+    await load(redis, row("A1", phone(1)), row("A2", phone(2), language="en"))
+    customers = CustomerStore(redis)
+    assert "退订" in await _inbound(client, phone(1), "退订")
+    assert await customers.opted_out([phone(1)]) == [True]
+    assert "START" in await _inbound(client, phone(2), "stop")
+    assert await customers.opted_out([phone(2)]) == [True]
+    await _inbound(client, phone(2), "START")
+    assert await customers.opted_out([phone(2)]) == [False]
+    assert "95598" in await _inbound(client, phone(2), "HELP")
+
+    await _publish(
+        client, keys, outage_body(clock(), scope={"feeders": ["F1"]}, reason="Switchgear replacement")
+    )
+    await _run(twilio_settings, redis, clock)
+    assert [m["To"] for m in fake_twilio.created] == [phone(2)]
+    status = await _inbound(client, phone(2), "STATUS")
+    assert "Switchgear replacement" in status
+    chinese = await _inbound(client, phone(1), "停电")
+    assert "Switchgear replacement" in chinese and "停电" in chinese
+    stranger = await _inbound(client, phone(99), "停电")
+    assert "未登记" in stranger

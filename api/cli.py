@@ -15,12 +15,16 @@ import uvicorn
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
 from api.app import create_app
+from api.customers import import_customers
 from api.demo import load_demo
+from api.demo_customers import synthetic_customers
 from api.service import OutageService
 from schemas.clock import clock_in
+from schemas.customers import FileProblem
 from schemas.kinds import Role
 from schemas.settings import Settings, SettingsError, settings_from_env
 from store.api_keys import ApiKeyStore
+from store.customers import CustomerStore
 from store.embedded import EmbeddedRedis, die_with_parent, running_url
 
 
@@ -117,6 +121,32 @@ async def revoke_key(settings: Settings, key_id: str) -> int:
     return 1
 
 
+async def import_file(settings: Settings, path: str, region: str | None) -> int:
+    async with _connected(settings) as redis:
+        # A command-line batch job: reading the file as it imports is what we want here.
+        with open(path, encoding="utf-8-sig", newline="") as lines:  # noqa: ASYNC230
+            try:
+                report = await import_customers(redis, lines, region)
+            except FileProblem as exc:
+                print(f"{path}: {exc}", file=sys.stderr)
+                return 2
+    print(
+        f"inserted {report.inserted}, updated {report.updated}, unchanged {report.unchanged}, rejected {report.rejected}"
+    )
+    for problem in report.problems:
+        print(f"{path}:{problem.line}: {problem.reason}", file=sys.stderr)
+    if report.rejected > len(report.problems):
+        print(f"... and {report.rejected - len(report.problems)} more rejected rows", file=sys.stderr)
+    return 0
+
+
+async def remove_customers(settings: Settings, accounts: list[str]) -> int:
+    async with _connected(settings) as redis:
+        removed = await CustomerStore(redis).remove(accounts)
+    print(f"removed {removed} of {len(accounts)}")
+    return 0
+
+
 def _roles(text: str) -> str:
     try:
         for role in text.split(","):
@@ -147,6 +177,19 @@ def _parser() -> argparse.ArgumentParser:
         "--roles", required=True, type=_roles, help="comma-separated: submitter,reviewer,emergency"
     )
     keys.add_parser("list", help="list keys (never their secrets)")
+    customers = commands.add_parser("customers", help="the customer registry").add_subparsers(
+        dest="customers_command", required=True
+    )
+    load = customers.add_parser("import", help="upsert customers from a CSV file (UTF-8, header row)")
+    load.add_argument("file")
+    load.add_argument("--region", help="refuse rows of other regions")
+    remove = customers.add_parser("remove", help="remove customers by account number")
+    remove.add_argument("accounts", nargs="+")
+    generate = customers.add_parser(
+        "generate", help="write a synthetic customer file (for demos and benchmarks)"
+    )
+    generate.add_argument("--count", type=int, default=30_000)
+    generate.add_argument("--region", default="310115")
     revoke = keys.add_parser("revoke", help="revoke a key")
     revoke.add_argument("key_id")
     return parser
@@ -166,6 +209,13 @@ def main(argv: list[str] | None = None) -> int:
         from workers.__main__ import main as worker_main
 
         worker_main()
+        return 0
+    if args.command == "customers":
+        if args.customers_command == "import":
+            return asyncio.run(import_file(settings, args.file, args.region))
+        if args.customers_command == "remove":
+            return asyncio.run(remove_customers(settings, args.accounts))
+        sys.stdout.writelines(synthetic_customers(args.count, region=args.region))
         return 0
     if args.keys_command == "create":
         asyncio.run(create_key(settings, args))

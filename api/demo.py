@@ -2,11 +2,16 @@
 
 from datetime import timedelta
 
+from api.customers import import_customers
+from api.demo_customers import synthetic_customers
 from api.service import OutageService
 from schemas.keys import ApiKey
 from schemas.kinds import ChangeType, OutageKind, Role
 from schemas.outage import ChangeRequest, OutageSubmission, Scope
 from store.api_keys import ApiKeyStore
+from store.customers import CustomerStore
+
+DEMO_CUSTOMERS = 30_000
 
 DEMO_REGION = "310115"
 OTHER_REGION = "440305"
@@ -48,6 +53,12 @@ async def load_demo(service: OutageService) -> list[str]:
         )
         keys[secret] = key
     submitter, reviewer = keys["demo-submitter"], keys["demo-reviewer"]
+    report = await import_customers(service.redis, synthetic_customers(DEMO_CUSTOMERS))
+    # A few customers have replied STOP: they are counted, never texted.
+    for n in range(0, DEMO_CUSTOMERS, 53):
+        customer = await CustomerStore(service.redis).get(f"D{n:09d}")
+        if customer is not None:
+            await CustomerStore(service.redis).set_opted_out(customer.phone, True)
     day = now.astimezone(service.settings.zone).replace(hour=8, minute=0, second=0, microsecond=0)
 
     planned, _ = await service.submit(
@@ -159,7 +170,10 @@ async def load_demo(service: OutageService) -> list[str]:
     )
     await service.approve(late.id, reviewer)
 
-    lines = ["demo API keys (region, roles):"]
+    lines = [
+        f"demo customers: {report.inserted} imported (region {DEMO_REGION})",
+        "demo API keys (region, roles):",
+    ]
     for secret, name, _, region, roles in DEMO_KEYS:
         lines.append(f"  {secret:<16} {name} ({region}; {', '.join(sorted(r.value for r in roles))})")
     return lines

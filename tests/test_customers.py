@@ -1,0 +1,92 @@
+"""The customer registry: CSV import by API upload, upsert, rejections by line, removal."""
+
+import httpx
+from arq.connections import ArqRedis
+
+from store.customers import CustomerStore
+from tests.conftest import Keys, snapshot
+from tests.customers import HEADER, load, phone, row
+
+Client = httpx.AsyncClient
+
+
+async def _upload(client: Client, keys: Keys, text: str | bytes, who: str = "submitter") -> httpx.Response:
+    content = text.encode() if isinstance(text, str) else text
+    return await client.post(
+        "/api/v1/customers/import", content=content, headers={**keys.headers(who), "content-type": "text/csv"}
+    )
+
+
+async def test_upload_imports_good_rows_and_reports_bad_ones_by_line(
+    client: Client, keys: Keys, redis: ArqRedis
+) -> None:
+    text = (
+        HEADER
+        + row("A1", "138 0013 8000")
+        + row("A2", "12345")
+        + row("A3", phone(3), region="440305")
+        + "A4,Name,13900139000,310115,F1,T1,maybe,zh-CN\n"
+        + row("A5", "+86 139-0013-9001", language="en")
+    )
+    response = await _upload(client, keys, text)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["inserted"], report["rejected"]) == (2, 3)
+    lines = {p["line"] for p in report["problems"]}
+    assert {3, 5} <= lines
+    reasons = " ".join(p["reason"] for p in report["problems"])
+    assert "12345" in reasons and "440305" in reasons and "maybe" in reasons
+    stored = (await client.get("/api/v1/customers/A1", headers=keys.headers("reviewer"))).json()
+    assert stored["phone"] == "+8613800138000"
+    assert (await CustomerStore(redis).get("A5")) is not None
+
+
+async def test_importing_the_same_file_twice_changes_nothing(
+    client: Client, keys: Keys, redis: ArqRedis
+) -> None:
+    text = HEADER + row("A1", phone(1)) + row("A2", phone(2))
+    await _upload(client, keys, text)
+    before = await snapshot(redis)
+    again = (await _upload(client, keys, text)).json()
+    assert (again["inserted"], again["updated"], again["unchanged"]) == (0, 0, 2)
+    assert await snapshot(redis) == before
+
+
+async def test_update_moves_the_customer_between_indexes(redis: ArqRedis) -> None:
+    await load(redis, row("A1", phone(1), feeder="F1"))
+    report = await load(redis, row("A1", phone(2), feeder="F2"))
+    assert report.updated == 1
+    store = CustomerStore(redis)
+    count_f1 = await store.resolve(
+        "on:tmp:t1", "310115", feeders=["F1"], transformer_areas=[], accounts=[], important_only=False
+    )
+    count_f2 = await store.resolve(
+        "on:tmp:t2", "310115", feeders=["F2"], transformer_areas=[], accounts=[], important_only=False
+    )
+    assert (count_f1, count_f2) == (0, 1)
+    assert await store.accounts_of_phone(phone(1)) == []
+    assert await store.accounts_of_phone(phone(2)) == ["A1"]
+
+
+async def test_a_file_without_the_required_columns_is_refused_whole(
+    client: Client, keys: Keys, redis: ArqRedis
+) -> None:
+    before = await snapshot(redis)
+    response = await _upload(client, keys, "account,name\nA1,x\n")
+    assert response.status_code == 422
+    assert "phone" in response.json()["detail"]
+    not_utf8 = await _upload(
+        client, keys, (HEADER + row("A1", phone(1))).encode("gb18030") + "张".encode("gb18030")
+    )
+    assert not_utf8.status_code == 422
+    assert await snapshot(redis) == before
+
+
+async def test_remove_and_permissions(client: Client, keys: Keys, redis: ArqRedis) -> None:
+    await load(redis, row("A1", phone(1)), row("B1", phone(2), region="440305"))
+    assert (await _upload(client, keys, HEADER, who="reviewer")).status_code == 403
+    assert (await client.post("/api/v1/customers/import", content=HEADER)).status_code == 401
+    assert (await client.delete("/api/v1/customers/B1", headers=keys.headers("submitter"))).status_code == 404
+    assert (await client.delete("/api/v1/customers/A1", headers=keys.headers("submitter"))).status_code == 204
+    assert await CustomerStore(redis).get("A1") is None
+    assert await CustomerStore(redis).accounts_of_phone(phone(1)) == []

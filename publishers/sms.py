@@ -7,6 +7,7 @@ claim becomes `unconfirmed` and is not sent again: at most once, and the count i
 """
 
 import asyncio
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -135,18 +136,28 @@ class SmsSender:
                 await self.ledger.advance(outage_id, notice_id, customer.account, "opted_out", first=True)
             else:
                 reachable.append(customer)
-        claims = await self.ledger.claim(outage_id, notice_id, [c.account for c in reachable], run_id)
-        to_send = [c for c, claim in zip(reachable, claims, strict=True) if claim == "claimed"]
         gate = asyncio.Semaphore(self.settings.sms_concurrency)
         retry_after: list[timedelta] = []
+        # Stop well before arq's job timeout: a timed-out job is failed, not retried, and its
+        # unsent tail would be lost; a Retry runs the batch again and the ledger skips the done.
+        # Half the timeout, plus a send's own limit (a quarter), stays inside it.
+        budget_end = time.monotonic() + self.settings.job_timeout.total_seconds() / 2
 
         async def send_one(customer: Customer) -> None:
             async with gate:
+                if time.monotonic() > budget_end:
+                    retry_after.append(timedelta(0))
+                    return
+                # Claimed one at a time, just before sending: what a dead worker leaves claimed
+                # is what it had in flight, at most sms_concurrency per batch job.
+                [claim] = await self.ledger.claim(outage_id, notice_id, [customer.account], run_id)
+                if claim != "claimed":
+                    return
                 retry = await self._send(notice, customer, run_id)
                 if retry is not None:
                     retry_after.append(retry)
 
-        await asyncio.gather(*(send_one(c) for c in to_send))
+        await asyncio.gather(*(send_one(c) for c in reachable))
         if retry_after:
             raise RetryBatch(max(retry_after))
 

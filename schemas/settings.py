@@ -48,7 +48,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sms_rate: float = 0.0
     sms_batch_size: int = 500
     sms_concurrency: int = 20
-    sms_batch_timeout: timedelta = timedelta(seconds=120)
+    # Longest a job may run. A killed worker's job is run again this long plus 10 s later (arq).
+    job_timeout: timedelta = timedelta(seconds=120)
     # A throttled batch waits base * 2^(try-1) seconds, at most a minute, before it runs again.
     sms_retry_base: float = 2.0
     sms_signature: str = "【国家电网】"
@@ -138,7 +139,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         sms_rate=_number(env, "SMS_RATE", "0", float),
         sms_batch_size=max(1, _number(env, "SMS_BATCH_SIZE", "500")),
         sms_concurrency=max(1, _number(env, "SMS_CONCURRENCY", "20")),
-        sms_batch_timeout=parse_duration(env.get("SMS_BATCH_TIMEOUT", "120s"), "SMS_BATCH_TIMEOUT"),
+        job_timeout=parse_duration(env.get("JOB_TIMEOUT", "120s"), "JOB_TIMEOUT"),
         sms_retry_base=_number(env, "SMS_RETRY_BASE", "2", float),
         sms_signature=env.get("SMS_SIGNATURE", "【国家电网】"),
         quiet_start=_clock_time(env, "QUIET_START", "21:00"),

@@ -8,6 +8,7 @@ import base64
 import json
 import secrets
 import threading
+import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
@@ -17,14 +18,21 @@ AUTH_TOKEN = "test-auth-token"
 FROM = "+15005550006"
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops connections when a fan-out opens hundreds at once.
+    request_queue_size = 1024
+
+
 class FakeTwilio:
     def __init__(self) -> None:
         self.requests: list[dict[str, str]] = []
         self.created: list[dict[str, str]] = []
         self._plan: deque[tuple[int, int | None]] = deque()
         self.number_errors: dict[str, tuple[int, int]] = {}
+        # Seconds each accepted request takes, to keep a fan-out going long enough to interrupt.
+        self.delay = 0.0
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -91,6 +99,8 @@ class FakeTwilio:
                 if status >= 300:
                     self._send(status, {"code": code or status, "message": "fake failure", "status": status})
                     return
+                if fake.delay:
+                    time.sleep(fake.delay)
                 sid = "SM" + secrets.token_hex(16)
                 created = {**form, "sid": sid}
                 with fake._lock:

@@ -33,6 +33,8 @@ def sms_provider(settings: Settings, redis: ArqRedis, clock: Clock) -> SmsProvid
             settings.twilio_from,
             status_callback=f"{settings.public_base_url}/twilio/sms/status",
             api_base=settings.twilio_api_base,
+            # A send must end well inside the job's time, or arq fails the whole batch.
+            timeout=max(1.0, min(30.0, settings.job_timeout.total_seconds() / 4)),
         )
     return OutboxProvider(SmsLedger(redis), clock, settings.outbox_max)
 
@@ -80,7 +82,6 @@ def build_worker(
                 name=SEND_BATCH_JOB,
                 keep_result=3600,
                 max_tries=12,
-                timeout=settings.sms_batch_timeout,
             ),
         ],
         cron_jobs=[
@@ -88,6 +89,7 @@ def build_worker(
             cron(release_held_sms, second={30}, run_at_startup=True, unique=True),
         ],
         queue_name=settings.queue_name,
+        job_timeout=settings.job_timeout,
         redis_pool=redis,
         redis_settings=RedisSettings.from_dsn(settings.redis_url)
         if redis is None and settings.redis_url

@@ -1,5 +1,6 @@
 """Twilio Programmable Messaging through the SDK's async client."""
 
+import asyncio
 from datetime import timedelta
 
 import aiohttp
@@ -29,6 +30,7 @@ class TwilioProvider:
         sender: str,
         status_callback: str,
         api_base: str | None = None,
+        timeout: float = 30.0,
     ) -> None:
         self._http = AsyncTwilioHttpClient()
         self.client = Client(account_sid, auth_token, http_client=self._http)
@@ -36,6 +38,7 @@ class TwilioProvider:
             self.client.api.base_url = api_base.rstrip("/")
         self._sender = sender
         self.status_callback = status_callback
+        self.timeout = timeout
 
     @property
     def sender(self) -> str:
@@ -43,9 +46,10 @@ class TwilioProvider:
 
     async def send(self, to: str, body: str, ref: MessageRef) -> SentMessage:
         try:
-            message = await self.client.messages.create_async(
-                to=to, from_=self._sender, body=body, status_callback=self.status_callback
-            )
+            async with asyncio.timeout(self.timeout):
+                message = await self.client.messages.create_async(
+                    to=to, from_=self._sender, body=body, status_callback=self.status_callback
+                )
         except TwilioRestException as exc:
             code = exc.code or exc.status
             if exc.status == 429 or exc.code == TOO_MANY_REQUESTS or exc.status >= 500:

@@ -23,7 +23,7 @@ from publishers.sms_providers.base import (
 from publishers.sms_text import SmsTexts
 from schemas.clock import Clock
 from schemas.customers import Customer
-from schemas.kinds import NoticeEvent
+from schemas.kinds import ACCOUNT_KINDS, NoticeEvent
 from schemas.notices import Notice, notice_of
 from schemas.settings import Settings
 from schemas.sms import important_only, named_accounts_only, release_time, sms_size
@@ -116,6 +116,7 @@ class SmsSender:
         self.customers = CustomerStore(redis)
         self.ledger = SmsLedger(redis)
         self.limiter = RateLimiter(redis, provider.sender, settings.sms_rate)
+        self._rendered: dict[tuple[str, str, int, int, str], str] = {}
 
     async def send_batch(self, outage_id: str, notice_id: str, accounts: Sequence[str], run_id: str) -> None:
         notice = notice_of(await self.outages.get(outage_id), notice_id)
@@ -150,7 +151,7 @@ class SmsSender:
                     return
                 # Claimed one at a time, just before sending: what a dead worker leaves claimed
                 # is what it had in flight, at most sms_concurrency per batch job.
-                [claim] = await self.ledger.claim(outage_id, notice_id, [customer.account], run_id)
+                claim = await self.ledger.claim_one(outage_id, notice_id, customer.account, run_id)
                 if claim != "claimed":
                     return
                 retry = await self._send(notice, customer, run_id)
@@ -161,9 +162,28 @@ class SmsSender:
         if retry_after:
             raise RetryBatch(max(retry_after))
 
+    def _text(self, notice: Notice, customer: Customer) -> str:
+        # Only the account kinds name the customer's account; the rest read the same for everyone
+        # of a language, so a batch renders each language once.
+        if notice.outage.kind in ACCOUNT_KINDS:
+            return self.texts.render(notice, customer)
+        cache_key = (
+            notice.outage.id,
+            notice.id,
+            notice.outage.revision,
+            len(notice.outage.changes),
+            customer.language,
+        )
+        text = self._rendered.get(cache_key)
+        if text is None:
+            text = self._rendered[cache_key] = self.texts.render(notice, customer)
+            if len(self._rendered) > 256:
+                self._rendered.pop(next(iter(self._rendered)))
+        return text
+
     async def _send(self, notice: Notice, customer: Customer, run_id: str) -> timedelta | None:
         outage_id, notice_id, account = notice.outage.id, notice.id, customer.account
-        body = self.texts.render(notice, customer)
+        body = self._text(notice, customer)
         wait = await self.limiter.reserve(sms_size(body).segments)
         if wait > 0:
             await asyncio.sleep(wait)
@@ -181,6 +201,5 @@ class SmsSender:
         except AmbiguousProviderError as exc:
             await self.ledger.advance(outage_id, notice_id, account, "unconfirmed", exc.code)
             return None
-        await self.ledger.remember_sid(sent.sid, outage_id, notice_id, account)
-        await self.ledger.advance(outage_id, notice_id, account, sent.status, sent.sid)
+        await self.ledger.record_sent(outage_id, notice_id, account, sent.status, sent.sid)
         return None

@@ -51,9 +51,18 @@ redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
 if (ARGV[2] == 'failed' or ARGV[2] == 'undelivered') and ARGV[3] ~= '' then
   redis.call('HINCRBY', KEYS[2], ARGV[2] .. ':' .. ARGV[3], 1)
 end
+if KEYS[3] then
+  redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[6])
+end
 return 1
 """
 )
+
+_OUTBOX_ADD = """
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+return 1
+"""
 
 # Give back a claim of run ARGV[2] (the send failed in a way worth retrying).
 _RELEASE = """
@@ -97,6 +106,7 @@ class SmsLedger:
         self._claim = redis.register_script(_CLAIM)
         self._advance = redis.register_script(_ADVANCE)
         self._release = redis.register_script(_RELEASE)
+        self._outbox_add = redis.register_script(_OUTBOX_ADD)
 
     async def audience_size(self, outage_id: str) -> int:
         return int(await self.redis.scard(keys.sms_audience(outage_id)))
@@ -140,6 +150,21 @@ class SmsLedger:
                 await self._claim(keys=[ledger, counts], args=[account, run_id], client=pipe)
             results = await pipe.execute()
         return [r.decode() if isinstance(r, bytes) else str(r) for r in results]
+
+    async def claim_one(self, outage_id: str, notice_id: str, account: str, run_id: str) -> str:
+        ledger, counts = keys.sms_ledger(outage_id, notice_id), keys.sms_counts(outage_id, notice_id)
+        result = await self._claim(keys=[ledger, counts], args=[account, run_id])
+        return result.decode() if isinstance(result, bytes) else str(result)
+
+    async def record_sent(self, outage_id: str, notice_id: str, account: str, status: str, sid: str) -> None:
+        """The provider took the message: its status, and its SID for the receipts, in one step."""
+        ledger, counts = keys.sms_ledger(outage_id, notice_id), keys.sms_counts(outage_id, notice_id)
+        # Receipts come within days; two weeks covers Twilio's retries and late receipts.
+        mapping = f"{outage_id}|{notice_id}|{account}"
+        await self._advance(
+            keys=[ledger, counts, keys.sms_by_sid(sid)],
+            args=[account, status, sid, "0", mapping, int(timedelta(days=14).total_seconds())],
+        )
 
     async def advance(
         self,
@@ -234,10 +259,7 @@ class SmsLedger:
         return [i.decode() for i in ids]
 
     async def add_to_outbox(self, message: OutboxMessage, keep: int) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.lpush(keys.sms_outbox(), msgspec.json.encode(message))
-            pipe.ltrim(keys.sms_outbox(), 0, keep - 1)
-            await pipe.execute()
+        await self._outbox_add(keys=[keys.sms_outbox()], args=[msgspec.json.encode(message), keep])
 
     async def outbox(self, offset: int, limit: int) -> tuple[int, list[OutboxMessage]]:
         async with self.redis.pipeline(transaction=False) as pipe:

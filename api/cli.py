@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -124,9 +125,12 @@ async def revoke_key(settings: Settings, key_id: str) -> int:
 async def import_file(settings: Settings, path: str, region: str | None) -> int:
     async with _connected(settings) as redis:
         # A command-line batch job: reading the file as it imports is what we want here.
-        with open(path, encoding="utf-8-sig", newline="") as lines:  # noqa: ASYNC230
+        with (
+            open(path, encoding="utf-8-sig", newline="") as lines,  # noqa: ASYNC230
+            ProcessPoolExecutor() as pool,
+        ):
             try:
-                report = await import_customers(redis, lines, region)
+                report = await import_customers(redis, lines, region, executor=pool)
             except FileProblem as exc:
                 print(f"{path}: {exc}", file=sys.stderr)
                 return 2

@@ -92,8 +92,8 @@ def _customer(row: dict[str, str]) -> Customer:
     )
 
 
-def parse_customer_csv(lines: Iterable[str]) -> Iterator[Customer | RowProblem]:
-    """Customers and problems in file order; line numbers count the header as line 1."""
+def customer_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) of a customer file; line numbers count the header as line 1."""
     reader = csv.DictReader(lines)
     header = [h.strip().lstrip("\ufeff") for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
@@ -103,14 +103,30 @@ def parse_customer_csv(lines: Iterable[str]) -> Iterator[Customer | RowProblem]:
         )
     reader.fieldnames = header
     for row in reader:
-        line = reader.line_num
+        yield reader.line_num, row
+
+
+def validate_rows(rows: list[tuple[int, dict[str, str]]]) -> list[tuple[int, Customer | RowProblem]]:
+    """(line, customer or problem), in order. Picklable, so chunks can run in other processes."""
+    found: list[tuple[int, Customer | RowProblem]] = []
+    for line, row in rows:
         if None in row:
-            yield RowProblem(line, f"{len(header) + len(row[None])} fields, the header has {len(header)}")
+            extra = row[None]  # type: ignore[index]
+            problem = RowProblem(line, f"{len(row) - 1 + len(extra)} fields, the header has {len(row) - 1}")
+            found.append((line, problem))
             continue
         try:
-            yield _customer(row)
+            found.append((line, _customer(row)))
         except ValueError as exc:
-            yield RowProblem(line, str(exc))
+            found.append((line, RowProblem(line, str(exc))))
+    return found
+
+
+def parse_customer_csv(lines: Iterable[str]) -> Iterator[Customer | RowProblem]:
+    """Customers and problems in file order."""
+    for line, row in customer_rows(lines):
+        for _, item in validate_rows([(line, row)]):
+            yield item
 
 
 class ImportReport(msgspec.Struct, kw_only=True):

@@ -24,7 +24,7 @@ from publishers.sms_text import SmsTexts
 from schemas.clock import Clock
 from schemas.customers import Customer
 from schemas.kinds import ACCOUNT_KINDS, NoticeEvent
-from schemas.notices import Notice, notice_of
+from schemas.notices import ORIGINAL_NOTICE, Notice, notice_of
 from schemas.settings import Settings
 from schemas.sms import important_only, named_accounts_only, release_time, sms_size
 from store.customers import CustomerStore
@@ -92,6 +92,11 @@ class SmsPublisher:
         await self.ledger.set_recipients(outage.id, notice.id, recipients)
         s = self.settings
         release_at = release_time(outage.kind, notice.event, self.clock(), s.quiet_start, s.quiet_end, s.zone)
+        if notice.event is not NoticeEvent.NEW:
+            original_release = await self.ledger.held_until(outage.id, ORIGINAL_NOTICE)
+            if original_release is not None:
+                # The outage notice itself is held for quiet hours: its change must not overtake it.
+                release_at = original_release + timedelta(seconds=1)
         batches = await self.ledger.audience_batches(outage.id, s.sms_batch_size)
         for index, accounts in enumerate(batches):
             batch_id = f"{outage.id}:{notice.id}:{index}"
@@ -137,8 +142,13 @@ class SmsSender:
                 await self.ledger.advance(outage_id, notice_id, customer.account, "opted_out", first=True)
             else:
                 reachable.append(customer)
-        gate = asyncio.Semaphore(self.settings.sms_concurrency)
         retry_after: list[timedelta] = []
+        if notice.id != ORIGINAL_NOTICE:
+            reachable, waiting = await self._after_original(outage_id, reachable)
+            if waiting:
+                # The batch runs again after the usual backoff and sends to those ready by then.
+                retry_after.append(timedelta(0))
+        gate = asyncio.Semaphore(self.settings.sms_concurrency)
         # Stop well before arq's job timeout: a timed-out job is failed, not retried, and its
         # unsent tail would be lost; a Retry runs the batch again and the ledger skips the done.
         # Half the timeout, plus a send's own limit (a quarter), stays inside it.
@@ -161,6 +171,16 @@ class SmsSender:
         await asyncio.gather(*(send_one(c) for c in reachable))
         if retry_after:
             raise RetryBatch(max(retry_after))
+
+    async def _after_original(self, outage_id: str, customers: list[Customer]) -> tuple[list[Customer], int]:
+        """Those whose outage notice is settled, and how many still wait for it.
+
+        A customer must read "postponed" after the notice it postpones, whatever order the batch
+        jobs run in (quiet hours, retries, several workers).
+        """
+        statuses = await self.ledger.statuses([(outage_id, ORIGINAL_NOTICE, c.account) for c in customers])
+        ready = [c for c, status in zip(customers, statuses, strict=True) if status not in (None, "sending")]
+        return ready, len(customers) - len(ready)
 
     def _text(self, notice: Notice, customer: Customer) -> str:
         # Only the account kinds name the customer's account; the rest read the same for everyone

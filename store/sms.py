@@ -2,7 +2,7 @@
 
 import secrets
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -234,7 +234,13 @@ class SmsLedger:
             await pipe.execute()
         return True
 
+    async def held_until(self, outage_id: str, notice_id: str) -> datetime | None:
+        """When the held batches of a notice go, if any are still held."""
+        score = await self.redis.zscore(keys.sms_held(), f"{outage_id}:{notice_id}:0")
+        return None if score is None else datetime.fromtimestamp(score, UTC)
+
     async def due_batches(self, now: datetime) -> list[tuple[str, HeldBatch]]:
+        # In release order: a change held behind its original is scored after it.
         ids = [i.decode() for i in await self.redis.zrangebyscore(keys.sms_held(), "-inf", now.timestamp())]
         if not ids:
             return []

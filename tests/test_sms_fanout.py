@@ -254,3 +254,47 @@ async def test_outbox_page_lists_messages_newest_first_with_status(
     assert "State Grid: Planned outage" in page.text
     assert "accepted" in page.text
     assert "2 messages" in page.text
+
+
+async def test_a_change_never_overtakes_its_held_outage_notice(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    await load(redis, row("A1", phone(1)))
+    clock.now = clock.now.replace(hour=23)
+    outage = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await client.post(
+        f"/api/v1/outages/{outage['id']}/changes",
+        json={"type": "postpone", "reason": "Rain", "starts_at": iso(clock() + timedelta(days=10))},
+        headers=keys.headers("submitter"),
+    )
+    await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
+    await run_channels()
+    assert await _outbox(redis) == []
+    clock.now = clock.now.replace(hour=8, minute=1) + timedelta(days=1)
+    await run_channels()
+    # Newest first in the outbox: the postponement after the notice it changes.
+    assert [m.notice_id for m in await _outbox(redis)] == ["c1", "new"]
+
+
+async def test_each_customer_gets_a_change_only_after_its_outage_notice(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any, settings: Settings
+) -> None:
+    await load(redis, *(row(f"A{n:02d}", phone(n)) for n in range(30)))
+    outage = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    # The outage notice's publish job is lost; the sweep finds it only after the change is out.
+    await redis.delete(settings.queue_name, f"arq:job:{publish_job_id(outage['id'], 'new')}")
+    await client.post(
+        f"/api/v1/outages/{outage['id']}/changes",
+        json={"type": "cancel", "reason": "Work merged into January"},
+        headers=keys.headers("submitter"),
+    )
+    await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
+    clock.advance(minutes=3)
+    await run_channels(msgspec.structs.replace(settings, sms_batch_size=4, sms_retry_base=0.0))
+    newest_first = [(m.account, m.notice_id) for m in await _outbox(redis)]
+    assert len(newest_first) == 60
+    for n in range(30):
+        account = f"A{n:02d}"
+        assert newest_first.index((account, "c1")) < newest_first.index((account, "new")), account
+    [_, cancelled] = await _deliveries(client, keys, outage["id"])
+    assert cancelled["sms"]["accepted"] == 30

@@ -15,11 +15,15 @@ from api.auth import provide_caller
 from api.customers import CustomerController
 from api.dev import outbox_page
 from api.errors import EXCEPTION_HANDLERS
+from api.feeds import atom_feed, calendar_feed, cap_document, cap_index
+from api.live import Broadcaster
 from api.notices import NoticeController
 from api.outages import OutageController
+from api.public_api import public_outages
 from api.reviews import ReviewController
 from api.service import OutageService
 from api.twilio_hooks import sms_inbound, sms_status
+from api.web import live_events, lookup_page, outage_list, outage_page
 from publishers.sms_text import TEMPLATES, SmsTexts
 from schemas.clock import Clock, clock_in
 from schemas.rules import lead_time_description
@@ -28,18 +32,15 @@ from store.api_keys import ApiKeyStore
 
 
 def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) -> Litestar:
-    service = OutageService(settings, redis, clock or clock_in(settings.zone))
+    now: Clock = clock or clock_in(settings.zone)
+    service = OutageService(settings, redis, now)
     api_keys = ApiKeyStore(redis)
     sms_texts = SmsTexts(settings.zone, settings.hotline, settings.sms_signature)
+    broadcaster = Broadcaster(redis)
 
-    @get("/", include_in_schema=False)
-    async def index() -> dict[str, Any]:
-        return {
-            "service": "outage-notice",
-            "docs": "/schema/swagger",
-            "openapi": "/schema/openapi.json",
-            "lead_times": lead_time_description(settings.lead_times),
-        }
+    @get("/api/v1/rules", tags=["outages"], summary="The publication rules this deployment applies")
+    async def rules() -> dict[str, Any]:
+        return {"lead_times": lead_time_description(settings.lead_times), "docs": "/schema/swagger"}
 
     @get("/health", tags=["operations"], summary="The process is up")
     async def health() -> dict[str, str]:
@@ -47,9 +48,18 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
 
     return Litestar(
         route_handlers=[
-            index,
+            rules,
             health,
             outbox_page,
+            outage_list,
+            outage_page,
+            lookup_page,
+            live_events,
+            public_outages,
+            atom_feed,
+            cap_document,
+            cap_index,
+            calendar_feed,
             sms_status,
             sms_inbound,
             OutageController,
@@ -64,6 +74,8 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             "redis": Provide(lambda: redis, use_cache=True, sync_to_thread=False),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "sms_texts": Provide(lambda: sms_texts, use_cache=True, sync_to_thread=False),
+            "broadcaster": Provide(lambda: broadcaster, use_cache=True, sync_to_thread=False),
+            "clock": Provide(lambda: now, use_cache=True, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
@@ -80,5 +92,6 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             render_plugins=[SwaggerRenderPlugin(), RedocRenderPlugin()],
             path="/schema",
         ),
+        on_shutdown=[broadcaster.close],
         debug=False,
     )

@@ -44,6 +44,8 @@ class OutageSubmission(Input):
     fault_located_at: AwareDatetime | None = None
     large_area: bool = False
     area_type: AreaType = AreaType.URBAN
+    # The affected area as [latitude, longitude] points, closed (first == last); for CAP and maps.
+    polygon: list[tuple[float, float]] | None = None
 
 
 class ChangeRequest(Input):

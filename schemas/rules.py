@@ -231,6 +231,8 @@ def submission_problems(submission: OutageSubmission, now: datetime, clock_skew:
             problems.append(Problem("ends_at", "required", "ends_at (expected restoration) is required"))
     elif submission.ends_at <= submission.starts_at:
         problems.append(Problem("ends_at", "after_starts_at", "ends_at must be after starts_at"))
+    if submission.polygon is not None:
+        problems.extend(polygon_problems(submission.polygon))
     latest_plausible = now + clock_skew
     if is_fault:
         if submission.fault_located_at is None:
@@ -250,6 +252,16 @@ def submission_problems(submission: OutageSubmission, now: datetime, clock_skew:
     elif submission.fault_located_at is not None:
         problems.append(Problem("fault_located_at", "fault_only", "fault_located_at is only for kind fault"))
     return problems
+
+
+def polygon_problems(points: list[tuple[float, float]]) -> list[Problem]:
+    if len(points) < 4 or points[0] != points[-1]:
+        return [
+            Problem("polygon", "closed_ring", "polygon needs at least 4 points and must end where it starts")
+        ]
+    if any(not (-90 <= lat <= 90 and -180 <= lon <= 180) for lat, lon in points):
+        return [Problem("polygon", "coordinates", "polygon points are [latitude, longitude] in degrees")]
+    return []
 
 
 def change_problems(outage: Outage, change: ChangeRequest, now: datetime) -> list[Problem]:

@@ -37,6 +37,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_import_bytes: int = 200 * 1_048_576
     demo_data: bool = False
     hotline: str = "95598"
+    # CAP <sender>: who issues the alerts (no spaces or commas).
+    cap_sender: str = "95598@sgcc.com.cn"
     public_base_url: str = "http://127.0.0.1:8000"
     # SMS: Twilio when the credentials are set, else the local outbox.
     twilio_account_sid: str | None = None
@@ -131,6 +133,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=max_body,
         demo_data=env.get("DEMO_DATA", "") in ("1", "true", "yes"),
         hotline=env.get("HOTLINE", "95598"),
+        cap_sender=env.get("CAP_SENDER", "95598@sgcc.com.cn"),
         public_base_url=env.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
         twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
         twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,

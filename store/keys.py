@@ -111,3 +111,35 @@ def account_outages(account: str) -> str:
 
 def rate_bucket(sender: str) -> str:
     return f"{PREFIX}:sms:rate:{sender}"
+
+
+def web_outages() -> str:
+    """Hash outage id -> the public view, as pages and feeds read it."""
+    return f"{PREFIX}:web:outages"
+
+
+def web_visible(region: str | None) -> str:
+    """Sorted set of public outage ids by the time they leave the list (all regions if None)."""
+    return f"{PREFIX}:web:visible:{region or '*'}"
+
+
+def web_by_feeder(feeder: str) -> str:
+    return f"{PREFIX}:web:feeder:{feeder}"
+
+
+def web_by_area(transformer_area: str) -> str:
+    return f"{PREFIX}:web:area:{transformer_area}"
+
+
+def web_notices(region: str | None) -> str:
+    """Sorted set of 'outage_id/notice_id' by publication time, for the feeds."""
+    return f"{PREFIX}:web:notices:{region or '*'}"
+
+
+def web_version() -> str:
+    return f"{PREFIX}:web:version"
+
+
+def web_events() -> str:
+    """Pub/sub channel: one message per published public notice."""
+    return f"{PREFIX}:web:events"

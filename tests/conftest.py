@@ -134,3 +134,15 @@ async def snapshot(redis: ArqRedis) -> dict[bytes, bytes]:
     async for key in redis.scan_iter(match="on:*"):
         found[key] = await redis.dump(key)
     return found
+
+
+@pytest.fixture
+def run_channels(settings: Settings, redis: ArqRedis, clock: FakeClock) -> Any:
+    """A burst worker with the real channel publishers (web, and SMS to the outbox)."""
+
+    async def run(custom: Settings | None = None) -> None:
+        worker = build_worker(custom or settings, clock, redis=redis, burst=True)
+        await worker.main()
+        await worker.on_shutdown(worker.ctx)
+
+    return run

@@ -5,7 +5,6 @@ from typing import Any
 
 import httpx
 import msgspec
-import pytest
 from arq.connections import ArqRedis
 
 from api.app import create_app
@@ -17,21 +16,8 @@ from tests.bodies import fault_body, iso, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
 from workers.publish import enqueue_publish, publish_job_id
-from workers.worker import build_worker
 
 Client = httpx.AsyncClient
-
-
-@pytest.fixture
-def run_channels(settings: Settings, redis: ArqRedis, clock: FakeClock) -> Any:
-    """A burst worker with the real channel publishers (SMS to the outbox)."""
-
-    async def run(custom: Settings | None = None) -> None:
-        worker = build_worker(custom or settings, clock, redis=redis, burst=True)
-        await worker.main()
-        await worker.on_shutdown(worker.ctx)
-
-    return run
 
 
 async def _publish(client: Client, keys: Keys, body: dict[str, Any]) -> dict[str, Any]:

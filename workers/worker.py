@@ -13,6 +13,7 @@ from publishers.sms_providers.base import SmsProvider
 from publishers.sms_providers.outbox import OutboxProvider
 from publishers.sms_providers.twilio import TwilioProvider
 from publishers.sms_text import SmsTexts
+from publishers.web import WebPublisher
 from schemas.clock import Clock
 from schemas.settings import Settings
 from store.dispatch import DispatchLedger
@@ -43,7 +44,7 @@ def channel_publishers(settings: Settings, clock: Clock) -> RegistryFactory:
     """Every customer channel the publish job hands a notice to."""
 
     def build(redis: ArqRedis) -> PublisherRegistry:
-        return PublisherRegistry([SmsPublisher(redis, settings, clock)])
+        return PublisherRegistry([WebPublisher(redis), SmsPublisher(redis, settings, clock)])
 
     return build
 

@@ -1,0 +1,67 @@
+"""The public outage list as JSON, cacheable: ETag, Cache-Control, 304 on a matching If-None-Match."""
+
+import hashlib
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+from redis.asyncio import Redis
+
+from schemas.clock import Clock
+from schemas.errors import Unprocessable
+from schemas.kinds import OutageKind
+from schemas.public import PublicOutage, is_public, phase
+from store.web import WebStore
+
+PHASES = ("upcoming", "in_progress", "restored", "cancelled")
+
+
+class PublicOutageView(PublicOutage, kw_only=True):
+    phase: str
+
+
+class PublicOutageList(msgspec.Struct):
+    generated_at: datetime
+    items: list[PublicOutageView]
+
+
+@get(
+    "/api/v1/public/outages",
+    tags=["public"],
+    summary="Published outages, current and upcoming (no key needed)",
+    description=(
+        "Cacheable: the ETag changes when a notice is published or a minute passes (phases move with "
+        "time). Send If-None-Match to get 304."
+    ),
+)
+async def public_outages(
+    request: Request[Any, Any, Any],
+    redis: NamedDependency[Redis],
+    clock: NamedDependency[Clock],
+    region: Annotated[str | None, QueryParameter()] = None,
+    kind: Annotated[OutageKind | None, QueryParameter()] = None,
+    status: Annotated[
+        str | None, QueryParameter(description="upcoming, in_progress, restored or cancelled")
+    ] = None,
+) -> Response[Any]:
+    if status is not None and status not in PHASES:
+        raise Unprocessable(f"status: one of {', '.join(PHASES)}", field="status", rule="one_of")
+    if kind is not None and not is_public(kind):
+        raise Unprocessable(f"kind: {kind.value} notices are not public", field="kind", rule="public_kind")
+    now = clock()
+    store = WebStore(redis)
+    version = await store.version()
+    tag = hashlib.sha1(f"{version}|{now:%Y%m%d%H%M}|{request.url.query}".encode()).hexdigest()[:20]
+    etag = f'W/"{tag}"'
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=30"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(content=b"", status_code=304, headers=headers)
+    items = []
+    for outage in await store.visible(region, now):
+        current = phase(outage, now)
+        if (kind is None or outage.kind is kind) and (status is None or current == status):
+            items.append(PublicOutageView(**msgspec.structs.asdict(outage), phase=current))
+    return Response(PublicOutageList(generated_at=now, items=items), headers=headers)

@@ -1,0 +1,146 @@
+"""Public pages: current and upcoming outages, one outage, "is my supply affected?", live updates."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+from litestar.response import ServerSentEvent, Template
+from litestar.response.sse import ServerSentEventMessage
+from redis.asyncio import Redis
+
+from api.live import Broadcaster
+from api.web_text import PUBLIC_KINDS, TEXT, language_of
+from schemas.clock import Clock
+from schemas.errors import NotFound
+from schemas.public import PublicOutage, is_public, phase
+from schemas.settings import Settings
+from store.customers import CustomerStore
+from store.web import WebStore
+
+KEEPALIVE_SECONDS = 15.0
+
+Query = Annotated[str | None, QueryParameter()]
+
+
+def _page_context(
+    request: Request[Any, Any, Any], settings: Settings, now: datetime, lang: str | None
+) -> dict[str, Any]:
+    language = language_of(lang)
+    params = {k: v for k, v in request.query_params.items() if k not in ("lang", "partial")}
+    other = "en" if language == "zh-CN" else "zh-CN"
+    zone = settings.zone
+
+    def local(moment: datetime | None) -> str:
+        return "—" if moment is None else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    return {
+        "lang": language,
+        "t": TEXT[language],
+        "switch_url": f"{request.url.path}?{urlencode({**params, 'lang': other})}",
+        "lang_query": "" if language == "zh-CN" else "lang=en",
+        "local": local,
+        "iso": lambda moment: moment.astimezone(zone).isoformat(),
+        "phase": lambda outage: phase(outage, now),
+        "now": now,
+        "timezone": settings.timezone,
+    }
+
+
+@get(["/", "/outages"], include_in_schema=False)
+async def outage_list(
+    request: Request[Any, Any, Any],
+    redis: NamedDependency[Redis],
+    settings: NamedDependency[Settings],
+    clock: NamedDependency[Clock],
+    region: Query = None,
+    kind: Query = None,
+    lang: Query = None,
+    partial: Query = None,
+) -> Template:
+    now = clock()
+    store = WebStore(redis)
+    outages = await store.visible(region or None, now)
+    if kind:
+        outages = [o for o in outages if o.kind.value == kind]
+    context = _page_context(request, settings, now, lang)
+    context.update(
+        outages=outages,
+        region=region or "",
+        kind=kind or "",
+        regions=await store.regions(),
+        kinds=PUBLIC_KINDS,
+    )
+    name = "web/_outages.html" if partial else "web/list.html"
+    return Template(template_name=name, context=context)
+
+
+@get("/outages/{outage_id:str}", include_in_schema=False)
+async def outage_page(
+    request: Request[Any, Any, Any],
+    outage_id: FromPath[str],
+    redis: NamedDependency[Redis],
+    settings: NamedDependency[Settings],
+    clock: NamedDependency[Clock],
+    lang: Query = None,
+) -> Template:
+    outage = await WebStore(redis).get(outage_id)
+    if outage is None or not is_public(outage.kind):
+        raise NotFound(f"no published outage {outage_id}", rule="published")
+    context = _page_context(request, settings, clock(), lang)
+    context.update(outage=outage)
+    return Template(template_name="web/outage.html", context=context)
+
+
+@get("/lookup", include_in_schema=False)
+async def lookup_page(
+    request: Request[Any, Any, Any],
+    redis: NamedDependency[Redis],
+    settings: NamedDependency[Settings],
+    clock: NamedDependency[Clock],
+    q: Query = None,
+    lang: Query = None,
+) -> Template:
+    context = _page_context(request, settings, clock(), lang)
+    query = (q or "").strip()
+    found: list[PublicOutage] | None = None
+    unknown_account = False
+    if query:
+        customer = await CustomerStore(redis).get(query)
+        if customer is not None:
+            feeders, areas = [customer.feeder], [customer.transformer_area]
+        else:
+            unknown_account = query.isdigit() or query.upper().startswith("D")
+            feeders, areas = [query], [query]
+        now = clock()
+        found = [
+            o
+            for o in await WebStore(redis).affecting(
+                feeders=[f for f in feeders if f], areas=[a for a in areas if a]
+            )
+            if phase(o, now) in ("upcoming", "in_progress")
+        ]
+    context.update(q=query, found=found, unknown_account=unknown_account)
+    return Template(template_name="web/lookup.html", context=context)
+
+
+@get("/events", include_in_schema=False)
+async def live_events(broadcaster: NamedDependency[Broadcaster], region: Query = None) -> ServerSentEvent:
+    async def stream() -> AsyncIterator[ServerSentEventMessage]:
+        async with broadcaster.subscription() as queue:
+            yield ServerSentEventMessage(comment="connected", retry=3000)
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield ServerSentEventMessage(comment="keep-alive")
+                    continue
+                if region and event.region != region:
+                    continue
+                yield ServerSentEventMessage(data=event.outage_id, event="outage", id=str(event.version))
+
+    return ServerSentEvent(stream())

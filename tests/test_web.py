@@ -1,0 +1,207 @@
+"""The public web channel: pages, lookup, the public JSON API and the feeds."""
+
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import icalendar
+from arq.connections import ArqRedis
+
+from tests.bodies import fault_body, iso, outage_body
+from tests.cap_rules import NS, check_cap
+from tests.conftest import FakeClock, Keys
+from tests.customers import load, phone, row
+
+Client = httpx.AsyncClient
+ATOM = "{http://www.w3.org/2005/Atom}"
+POLYGON = [[31.20, 121.58], [31.21, 121.60], [31.19, 121.61], [31.20, 121.58]]
+
+
+async def _publish(client: Client, keys: Keys, body: dict[str, Any]) -> dict[str, Any]:
+    created = await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))
+    assert created.status_code == 201, created.text
+    approved = await client.post(
+        f"/api/v1/outages/{created.json()['id']}/approve", headers=keys.headers("reviewer")
+    )
+    return approved.json()  # type: ignore[no-any-return]
+
+
+async def _change(client: Client, keys: Keys, outage_id: str, body: dict[str, Any]) -> None:
+    await client.post(f"/api/v1/outages/{outage_id}/changes", json=body, headers=keys.headers("submitter"))
+    await client.post(f"/api/v1/outages/{outage_id}/approve", headers=keys.headers("reviewer"))
+
+
+async def _world(
+    client: Client, keys: Keys, clock: FakeClock, run_channels: Any
+) -> dict[str, dict[str, Any]]:
+    """A planned outage (later postponed), a fault, an arrears stoppage and a cancelled one."""
+    planned = await _publish(
+        client, keys, outage_body(clock(), external_id="P", title="Keyuan line maintenance", polygon=POLYGON,
+                                  scope={"feeders": ["F1"], "transformer_areas": ["TA-1"]})
+    )  # fmt: skip
+    fault = await _publish(
+        client, keys, fault_body(clock(), title="Huamu cable fault", scope={"feeders": ["F7"]})
+    )
+    arrears = await _publish(
+        client, keys, outage_body(clock(), external_id="AR", kind="arrears", days=4, title="SECRET-ARREARS",
+                                  area_description="Account 42 at 18 Secret Road", scope={"accounts": ["A42"]})
+    )  # fmt: skip
+    cancelled = await _publish(
+        client, keys, outage_body(clock(), external_id="C", title="Dropped work", days=9)
+    )
+    await run_channels()
+    await _change(
+        client,
+        keys,
+        planned["id"],
+        {"type": "postpone", "reason": "Rain", "starts_at": iso(clock() + timedelta(days=10))},
+    )
+    await _change(client, keys, cancelled["id"], {"type": "cancel", "reason": "Merged into January"})
+    await run_channels()
+    return {"planned": planned, "fault": fault, "arrears": arrears, "cancelled": cancelled}
+
+
+async def test_list_page_shows_public_outages_with_status_and_never_arrears(
+    client: Client, keys: Keys, clock: FakeClock, run_channels: Any
+) -> None:
+    world = await _world(client, keys, clock, run_channels)
+    page = await client.get("/")
+    assert page.status_code == 200
+    html = page.text
+    assert "Keyuan line maintenance" in html and "Huamu cable fault" in html and "Dropped work" in html
+    assert "SECRET-ARREARS" not in html and "Secret Road" not in html
+    assert "即将停电" in html and "正在停电" in html and "已取消" in html
+    # Times in the deployment's zone.
+    start = (clock() + timedelta(days=10)).strftime("%Y-%m-%d %H:%M")
+    assert start in html
+    english = (await client.get("/outages?lang=en&kind=fault")).text
+    assert "Huamu cable fault" in english and "Keyuan line maintenance" not in english
+    assert "In progress" in english and 'lang="en"' in english
+    detail = (await client.get(f"/outages/{world['planned']['id']}?lang=en")).text
+    assert "Outage announced" in detail and "Postponed" in detail and "Rain" in detail
+    assert (await client.get(f"/outages/{world['arrears']['id']}")).status_code == 404
+    partial = (await client.get("/outages?partial=1")).text
+    assert partial.lstrip().startswith('<section id="outages"')
+
+
+async def test_lookup_by_account_feeder_and_area(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    await load(redis, row("A1", phone(1), feeder="F7", area="TA-7"), row("A42", phone(42), feeder="F9"))
+    await _world(client, keys, clock, run_channels)
+    by_account = (await client.get("/lookup?q=A1")).text
+    assert "Huamu cable fault" in by_account and "Keyuan line maintenance" not in by_account
+    assert "Keyuan line maintenance" in (await client.get("/lookup?q=TA-1")).text
+    assert "Keyuan line maintenance" in (await client.get("/lookup?q=F1&lang=en")).text
+    # The arrears customer looks up their own account: the stoppage is theirs, but never on the web.
+    own = (await client.get("/lookup?q=A42")).text
+    assert "SECRET-ARREARS" not in own and "没有查到" in own
+    assert "没有查到" in (await client.get("/lookup?q=F404")).text
+
+
+async def test_public_api_filters_and_caches(
+    client: Client, keys: Keys, clock: FakeClock, run_channels: Any
+) -> None:
+    await _world(client, keys, clock, run_channels)
+    response = await client.get("/api/v1/public/outages")
+    assert response.status_code == 200
+    body = response.json()
+    assert sorted(o["title"] for o in body["items"]) == [
+        "Dropped work",
+        "Huamu cable fault",
+        "Keyuan line maintenance",
+    ]
+    assert all("accounts" not in o for o in body["items"])
+    assert response.headers["cache-control"] == "public, max-age=30"
+    etag = response.headers["etag"]
+    again = await client.get("/api/v1/public/outages", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    upcoming = (await client.get("/api/v1/public/outages?status=upcoming")).json()["items"]
+    assert [o["title"] for o in upcoming] == ["Keyuan line maintenance"]
+    assert (await client.get("/api/v1/public/outages?kind=arrears")).status_code == 422
+    assert (await client.get("/api/v1/public/outages?status=soon")).status_code == 422
+    clock.advance(minutes=1)
+    assert (await client.get("/api/v1/public/outages", headers={"If-None-Match": etag})).status_code == 200
+
+
+async def test_etag_changes_when_a_notice_is_published(
+    client: Client, keys: Keys, clock: FakeClock, run_channels: Any
+) -> None:
+    first = await client.get("/api/v1/public/outages")
+    await _publish(client, keys, fault_body(clock()))
+    await run_channels()
+    second = await client.get("/api/v1/public/outages", headers={"If-None-Match": first.headers["etag"]})
+    assert second.status_code == 200
+    assert len(second.json()["items"]) == 1
+
+
+async def test_atom_feed_lists_each_published_notice(
+    client: Client, keys: Keys, clock: FakeClock, run_channels: Any
+) -> None:
+    await _world(client, keys, clock, run_channels)
+    response = await client.get("/feeds/310115/atom.xml")
+    assert response.headers["content-type"].startswith("application/atom+xml")
+    feed = ET.fromstring(response.content)
+    entries = feed.findall(ATOM + "entry")
+    titles = [e.findtext(ATOM + "title") or "" for e in entries]
+    assert len(entries) == 5
+    assert any(t.startswith("停电改期") for t in titles) and any(t.startswith("停电取消") for t in titles)
+    assert not any("SECRET" in t for t in titles)
+    for entry in entries:
+        assert entry.findtext(ATOM + "id", "").startswith("tag:")
+        assert entry.find(ATOM + "updated") is not None and entry.find(ATOM + "link") is not None
+    assert feed.findtext(ATOM + "id") and feed.findtext(ATOM + "updated")
+
+
+async def test_cap_alerts_follow_cap_1_2_with_references(
+    client: Client, keys: Keys, clock: FakeClock, run_channels: Any
+) -> None:
+    world = await _world(client, keys, clock, run_channels)
+    planned = world["planned"]["id"]
+    alert = check_cap((await client.get(f"/feeds/cap/{planned}/new.xml")).text)
+    assert alert.findtext(NS + "msgType") == "Alert"
+    assert alert.findtext(NS + "info/" + NS + "category") == "Infra"
+    assert alert.findtext(".//" + NS + "polygon") == "31.2,121.58 31.21,121.6 31.19,121.61 31.2,121.58"
+    update = check_cap((await client.get(f"/feeds/cap/{planned}/c1.xml")).text)
+    assert update.findtext(NS + "msgType") == "Update"
+    _, identifier, sent = (update.findtext(NS + "references") or "").split(",")
+    assert (identifier, sent) == (alert.findtext(NS + "identifier"), alert.findtext(NS + "sent"))
+    cancel = check_cap((await client.get(f"/feeds/cap/{world['cancelled']['id']}/c1.xml")).text)
+    assert cancel.findtext(NS + "msgType") == "Cancel"
+    fault = check_cap((await client.get(f"/feeds/cap/{world['fault']['id']}/new.xml")).text)
+    assert fault.findtext(f"{NS}info/{NS}urgency") == "Immediate"
+    assert fault.findtext(f"{NS}info/{NS}certainty") == "Observed"
+    assert (await client.get(f"/feeds/cap/{world['arrears']['id']}/new.xml")).status_code == 404
+
+    index = ET.fromstring((await client.get("/feeds/310115/cap.atom")).content)
+    links = [e.find(ATOM + "link").get("href") for e in index.findall(ATOM + "entry")]  # type: ignore[union-attr]
+    assert len(links) == 3
+    assert any(link.endswith(f"/feeds/cap/{planned}/c1.xml") for link in links)
+    for link in links:
+        path = link.split("://", 1)[1].split("/", 1)[1]
+        check_cap((await client.get("/" + path)).text)
+
+
+async def test_icalendar_feed_has_planned_and_temporary_only(
+    client: Client, keys: Keys, clock: FakeClock, run_channels: Any
+) -> None:
+    world = await _world(client, keys, clock, run_channels)
+    response = await client.get("/feeds/310115/outages.ics")
+    assert response.headers["content-type"].startswith("text/calendar")
+    calendar = icalendar.Calendar.from_ical(response.content)
+    events = {str(e["summary"]): e for e in calendar.walk("VEVENT")}
+    assert sorted(events) == ["停电 Power outage: Dropped work", "停电 Power outage: Keyuan line maintenance"]
+    planned = events["停电 Power outage: Keyuan line maintenance"]
+    assert planned.decoded("dtstart") == clock() + timedelta(days=10)
+    assert int(planned["sequence"]) == 1
+    assert str(planned["uid"]).startswith(world["planned"]["id"])
+    assert str(events["停电 Power outage: Dropped work"]["status"]) == "CANCELLED"
+
+
+async def test_bad_polygon_is_refused(client: Client, keys: Keys, clock: FakeClock) -> None:
+    open_ring = await client.post(
+        "/api/v1/outages", json=outage_body(clock(), polygon=POLYGON[:3]), headers=keys.headers("submitter")
+    )
+    assert open_ring.status_code == 422
+    assert open_ring.json()["extra"]["field"] == "polygon"

@@ -48,7 +48,10 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
 
 @pytest.fixture
 def settings(redis_server: EmbeddedRedis, tmp_path: Path) -> Settings:
-    return Settings(redis_url=redis_server.url, data_dir=tmp_path, queue_name="test:queue")
+    # No real backoff between batch retries: burst workers would sleep through it.
+    return Settings(
+        redis_url=redis_server.url, data_dir=tmp_path, queue_name="test:queue", sms_retry_base=0.0
+    )
 
 
 @pytest.fixture

@@ -1,0 +1,93 @@
+"""Real Chromium (Debian's, driven by playwright) on the list page: live updates, lookup, language."""
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from arq.connections import ArqRedis
+from playwright.async_api import Browser, async_playwright
+
+from api.app import create_app
+from schemas.settings import Settings
+from store.embedded import free_port
+from tests.bodies import outage_body
+from tests.conftest import FakeClock, Keys
+from tests.customers import load, phone, row
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# As the probe runs it: headless, and nothing that phones home on a closed network.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+TIMEOUT_MS = 10_000
+
+if shutil.which(CHROMIUM) is None and os.environ.get("REQUIRE_BROWSER"):
+    raise RuntimeError(f"REQUIRE_BROWSER is set but there is no Chromium at {CHROMIUM}")
+pytestmark = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None, reason=f"no Chromium at {CHROMIUM} (make test installs Debian's chromium)"
+)
+
+
+@pytest.fixture
+async def server(settings: Settings, redis: ArqRedis, clock: FakeClock) -> AsyncIterator[str]:
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings, redis, clock), host="127.0.0.1", port=port, log_level="warning",
+        timeout_graceful_shutdown=1,
+    )  # fmt: skip
+    running = uvicorn.Server(config)
+    task = asyncio.create_task(running.serve())
+    for _ in range(1000):
+        if running.started:
+            break
+        await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+async def test_outage_appears_live_then_lookup_and_language(
+    server: str, browser: Browser, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    await load(redis, row("A1", phone(1), feeder="F1"))
+    page = await browser.new_page(viewport={"width": 390, "height": 844})
+    await page.goto(server + "/")
+    assert "目前没有停电信息" in await page.inner_text("#outages")
+    await page.wait_for_selector("body[data-live='1']", timeout=TIMEOUT_MS)
+
+    async with httpx.AsyncClient(base_url=server) as api:
+        body = outage_body(clock(), title="Keyuan line maintenance", scope={"feeders": ["F1"]})
+        created = (await api.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))).json()
+        await api.post(f"/api/v1/outages/{created['id']}/approve", headers=keys.headers("reviewer"))
+    await run_channels()
+    card = page.locator(f"#outage-{created['id']}")
+    await card.wait_for(timeout=TIMEOUT_MS)
+    assert "即将停电" in await card.inner_text()
+    assert page.url == server + "/", "the page changed without a reload"
+
+    await page.click("#lookup-link")
+    await page.fill("#lookup-q", "A1")
+    await page.press("#lookup-q", "Enter")
+    await page.wait_for_selector("#lookup-result", timeout=TIMEOUT_MS)
+    assert "Keyuan line maintenance" in await page.inner_text("#lookup-result")
+
+    await page.click("#switch-language")
+    await page.wait_for_load_state()
+    assert await page.get_attribute("html", "lang") == "en"
+    assert "Is my supply affected?" in await page.inner_text("main")
+    assert "Keyuan line maintenance" in await page.inner_text("#lookup-result")
+    # Readable on a phone: nothing wider than the screen.
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390

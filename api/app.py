@@ -12,6 +12,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from api.auth import provide_caller
+from api.cache import RenderedCache
 from api.customers import CustomerController
 from api.dev import outbox_page
 from api.errors import EXCEPTION_HANDLERS
@@ -37,6 +38,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
     api_keys = ApiKeyStore(redis)
     sms_texts = SmsTexts(settings.zone, settings.hotline, settings.sms_signature)
     broadcaster = Broadcaster(redis)
+    rendered = RenderedCache()
 
     @get("/api/v1/rules", tags=["outages"], summary="The publication rules this deployment applies")
     async def rules() -> dict[str, Any]:
@@ -75,6 +77,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "sms_texts": Provide(lambda: sms_texts, use_cache=True, sync_to_thread=False),
             "broadcaster": Provide(lambda: broadcaster, use_cache=True, sync_to_thread=False),
+            "rendered": Provide(lambda: rendered, use_cache=True, sync_to_thread=False),
             "clock": Provide(lambda: now, use_cache=True, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,

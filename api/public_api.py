@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from redis.asyncio import Redis
 
+from api.cache import RenderedCache, cache_key
 from schemas.clock import Clock
 from schemas.errors import Unprocessable
 from schemas.kinds import OutageKind
@@ -36,32 +37,36 @@ class PublicOutageList(msgspec.Struct):
         "Cacheable: the ETag changes when a notice is published or a minute passes (phases move with "
         "time). Send If-None-Match to get 304."
     ),
+    response_description="PublicOutageList: generated_at and items (each outage with its phase)",
 )
 async def public_outages(
     request: Request[Any, Any, Any],
     redis: NamedDependency[Redis],
     clock: NamedDependency[Clock],
+    rendered: NamedDependency[RenderedCache],
     region: Annotated[str | None, QueryParameter()] = None,
     kind: Annotated[OutageKind | None, QueryParameter()] = None,
     status: Annotated[
         str | None, QueryParameter(description="upcoming, in_progress, restored or cancelled")
     ] = None,
-) -> Response[Any]:
+) -> Response[bytes]:
     if status is not None and status not in PHASES:
         raise Unprocessable(f"status: one of {', '.join(PHASES)}", field="status", rule="one_of")
     if kind is not None and not is_public(kind):
         raise Unprocessable(f"kind: {kind.value} notices are not public", field="kind", rule="public_kind")
     now = clock()
     store = WebStore(redis)
-    version = await store.version()
-    tag = hashlib.sha1(f"{version}|{now:%Y%m%d%H%M}|{request.url.query}".encode()).hexdigest()[:20]
-    etag = f'W/"{tag}"'
+    key = cache_key(request.url.path, request.url.query, await store.version(), now)
+    etag = 'W/"' + hashlib.sha1(repr(key).encode()).hexdigest()[:20] + '"'
     headers = {"ETag": etag, "Cache-Control": "public, max-age=30"}
     if request.headers.get("if-none-match") == etag:
         return Response(content=b"", status_code=304, headers=headers)
-    items = []
-    for outage in await store.visible(region, now):
-        current = phase(outage, now)
-        if (kind is None or outage.kind is kind) and (status is None or current == status):
-            items.append(PublicOutageView(**msgspec.structs.asdict(outage), phase=current))
-    return Response(PublicOutageList(generated_at=now, items=items), headers=headers)
+    body = rendered.get(key)
+    if body is None:
+        items = []
+        for outage in await store.visible(region, now):
+            current = phase(outage, now)
+            if (kind is None or outage.kind is kind) and (status is None or current == status):
+                items.append(PublicOutageView(**msgspec.structs.asdict(outage), phase=current))
+        body = rendered.put(key, msgspec.json.encode(PublicOutageList(generated_at=now, items=items)))
+    return Response(body, media_type="application/json", headers=headers)

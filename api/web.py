@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import Request, get
+from litestar import MediaType, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 from redis.asyncio import Redis
 
+from api.cache import RenderedCache, cache_key
 from api.live import Broadcaster
 from api.web_text import PUBLIC_KINDS, TEXT, language_of
 from schemas.clock import Clock
@@ -57,13 +58,18 @@ async def outage_list(
     redis: NamedDependency[Redis],
     settings: NamedDependency[Settings],
     clock: NamedDependency[Clock],
+    rendered: NamedDependency[RenderedCache],
     region: Query = None,
     kind: Query = None,
     lang: Query = None,
     partial: Query = None,
-) -> Template:
+) -> Response[bytes]:
     now = clock()
     store = WebStore(redis)
+    key = cache_key(request.url.path, request.url.query, await store.version(), now)
+    body = rendered.get(key)
+    if body is not None:
+        return Response(body, media_type=MediaType.HTML)
     outages = await store.visible(region or None, now)
     if kind:
         outages = [o for o in outages if o.kind.value == kind]
@@ -76,7 +82,8 @@ async def outage_list(
         kinds=PUBLIC_KINDS,
     )
     name = "web/_outages.html" if partial else "web/list.html"
-    return Template(template_name=name, context=context)
+    html = request.app.template_engine.get_template(name).render(**context)  # type: ignore[union-attr]
+    return Response(rendered.put(key, html.encode()), media_type=MediaType.HTML)
 
 
 @get("/outages/{outage_id:str}", include_in_schema=False)

@@ -1,0 +1,99 @@
+"""Public web benchmark: the public JSON API and the outage list page under load, next to /health.
+
+Starts `outage-notice serve --demo` in a temporary folder, publishes N more fault outages through
+the dispatch API (faults go out at any hour), waits until the web channel shows them, then loads
+each route with wrk (Debian package `wrk`) for the same time in the same run.
+
+    .venv/bin/python bench/public_web.py [--outages 200] [--seconds 10] [--connections 50]
+"""
+
+import argparse
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from bench.ingest import Result, _wrk
+from store.embedded import free_port
+
+SUB = {"Authorization": "Bearer demo-submitter"}
+REV = {"Authorization": "Bearer demo-reviewer"}
+
+
+def publish(base: str, count: int) -> None:
+    now = datetime.now().astimezone()
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for n in range(count):
+            located = now - timedelta(minutes=5)
+            body = {
+                "external_id": f"WEB-{n}", "kind": "fault", "title": f"Feeder trip {n}", "reason": "Typhoon damage",
+                "region": "310115", "area_description": f"Zhangjiang block {n}", "scope": {"feeders": [f"W-{n}"]},
+                "starts_at": (located - timedelta(minutes=10)).isoformat(), "fault_located_at": located.isoformat(),
+            }  # fmt: skip
+            created = client.post("/api/v1/outages", json=body, headers=SUB).json()
+            client.post(f"/api/v1/outages/{created['id']}/approve", headers=REV)
+        for _ in range(600):
+            if len(client.get("/api/v1/public/outages").json()["items"]) >= count:
+                return
+            time.sleep(0.1)
+    raise RuntimeError("the web channel did not show the outages")
+
+
+def line(name: str, result: Result, baseline: Result | None) -> str:
+    ratio = f"{result.rate / baseline.rate:5.2f}x of /health" if baseline else ""
+    return (
+        f"{name:<34} {result.rate:8.0f} req/s  p50 {result.percentiles.get('50', '?'):>8}  "
+        f"p99 {result.percentiles.get('99', '?'):>8}  {result.errors} errors  {ratio}"
+    )
+
+
+def run() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--outages", type=int, default=200)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=50)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as data:
+        port = free_port()
+        env = {**os.environ, "DATA_DIR": data, "PORT": str(port)}
+        env.pop("REDIS_URL", None)
+        log = (Path(data) / "service.log").open("wb")
+        service = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--demo"], env=env, stdout=log, stderr=log
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(600):
+                try:
+                    httpx.get(f"{base}/health")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            publish(base, args.outages)
+            shown = len(httpx.get(f"{base}/api/v1/public/outages").json()["items"])
+            _wrk(base, "/health", 2, args.connections)
+            health = _wrk(base, "/health", args.seconds, args.connections)
+            api = _wrk(base, "/api/v1/public/outages", args.seconds, args.connections)
+            page = _wrk(base, "/outages?region=310115", args.seconds, args.connections)
+        finally:
+            service.send_signal(signal.SIGTERM)
+            service.wait(30)
+            log.close()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"{shown} public outages listed; wrk 1 thread, {args.connections} connections, {args.seconds} s per route"
+    )
+    print(line("GET /health (baseline)", health, None))
+    print(line("GET /api/v1/public/outages", api, health))
+    print(line("GET /outages?region=310115 (page)", page, health))
+
+
+if __name__ == "__main__":
+    run()

@@ -1,5 +1,6 @@
 """The one factory that builds the Litestar app."""
 
+import secrets
 from typing import Any
 
 from arq.connections import ArqRedis
@@ -17,6 +18,7 @@ from api.customers import CustomerController
 from api.dev import outbox_page
 from api.errors import EXCEPTION_HANDLERS
 from api.feeds import atom_feed, calendar_feed, cap_document, cap_index
+from api.ivr import WebhookToken, incoming_call, menu_step
 from api.live import Broadcaster
 from api.notices import NoticeController
 from api.outages import OutageController
@@ -39,6 +41,8 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
     sms_texts = SmsTexts(settings.zone, settings.hotline, settings.sms_signature)
     broadcaster = Broadcaster(redis)
     rendered = RenderedCache()
+    # Without Twilio (demo, tests) the IVR still checks signatures, against a secret of this process.
+    webhook_token = WebhookToken(settings.twilio_auth_token or secrets.token_urlsafe(24))
 
     @get("/api/v1/rules", tags=["outages"], summary="The publication rules this deployment applies")
     async def rules() -> dict[str, Any]:
@@ -57,6 +61,8 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             outage_page,
             lookup_page,
             live_events,
+            incoming_call,
+            menu_step,
             public_outages,
             atom_feed,
             cap_document,
@@ -78,6 +84,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             "sms_texts": Provide(lambda: sms_texts, use_cache=True, sync_to_thread=False),
             "broadcaster": Provide(lambda: broadcaster, use_cache=True, sync_to_thread=False),
             "rendered": Provide(lambda: rendered, use_cache=True, sync_to_thread=False),
+            "webhook_token": Provide(lambda: webhook_token, use_cache=True, sync_to_thread=False),
             "clock": Provide(lambda: now, use_cache=True, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,

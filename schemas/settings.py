@@ -37,6 +37,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_import_bytes: int = 200 * 1_048_576
     demo_data: bool = False
     hotline: str = "95598"
+    # IVR: the greeting's prefix, the Say voices, where "0" transfers to, how long data may take.
+    ivr_greeting_prefix: str = "您好"
+    ivr_voice_zh: str = "Polly.Zhiyu"
+    ivr_voice_en: str = "Polly.Joanna"
+    ivr_agent_number: str = "+8695598"
+    ivr_data_timeout: float = 2.0
     # CAP <sender>: who issues the alerts (no spaces or commas).
     cap_sender: str = "95598@sgcc.com.cn"
     public_base_url: str = "http://127.0.0.1:8000"
@@ -134,6 +140,11 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         demo_data=env.get("DEMO_DATA", "") in ("1", "true", "yes"),
         hotline=env.get("HOTLINE", "95598"),
         cap_sender=env.get("CAP_SENDER", "95598@sgcc.com.cn"),
+        ivr_greeting_prefix=env.get("IVR_GREETING_PREFIX", "您好"),
+        ivr_voice_zh=env.get("IVR_VOICE_ZH", "Polly.Zhiyu"),
+        ivr_voice_en=env.get("IVR_VOICE_EN", "Polly.Joanna"),
+        ivr_agent_number=env.get("IVR_AGENT_NUMBER", "+8695598"),
+        ivr_data_timeout=_number(env, "IVR_DATA_TIMEOUT", "2", float),
         public_base_url=env.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
         twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
         twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,

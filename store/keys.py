@@ -143,3 +143,21 @@ def web_version() -> str:
 def web_events() -> str:
     """Pub/sub channel: one message per published public notice."""
     return f"{PREFIX}:web:events"
+
+
+def ivr_outages() -> str:
+    """Hash outage id -> what the phone menu says about it."""
+    return f"{PREFIX}:ivr:outages"
+
+
+def ivr_by_feeder(region: str, feeder: str) -> str:
+    """Sorted set of outage ids on a feeder, by the time they stop being worth telling."""
+    return f"{PREFIX}:ivr:{region}:feeder:{feeder}"
+
+
+def ivr_by_area(region: str, transformer_area: str) -> str:
+    return f"{PREFIX}:ivr:{region}:area:{transformer_area}"
+
+
+def ivr_by_account(account: str) -> str:
+    return f"{PREFIX}:ivr:account:{account}"

@@ -6,6 +6,7 @@ from typing import Any
 from arq import Retry
 
 from publishers.sms import RetryBatch, SmsSender, enqueue_batch
+from publishers.sms_providers.base import MessageRef
 from schemas.clock import Clock
 from schemas.settings import Settings
 from store.sms import SmsLedger
@@ -35,3 +36,10 @@ async def release_held_sms(ctx: dict[str, Any]) -> int:
         await enqueue_batch(ctx["redis"], ctx["queue_name"], batch_id, batch)
         await ledger.unhold(batch_id, batch)
     return len(due)
+
+
+async def send_ivr_sms(ctx: dict[str, Any], phone: str, body: str, language: str, call_sid: str) -> str:
+    """A caller asked the phone menu for its answer by SMS."""
+    sender: SmsSender = ctx["sms_sender"]
+    sent = await sender.provider.send(phone, body, MessageRef("ivr", call_sid, "", language))
+    return sent.sid

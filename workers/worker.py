@@ -7,6 +7,7 @@ from arq import cron
 from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Worker, func
 
+from publishers.ivr import IvrPublisher
 from publishers.registry import PublisherRegistry
 from publishers.sms import SEND_BATCH_JOB, SmsPublisher, SmsSender
 from publishers.sms_providers.base import SmsProvider
@@ -20,7 +21,7 @@ from store.dispatch import DispatchLedger
 from store.outages import OutageStore
 from store.sms import SmsLedger
 from workers.publish import PUBLISH_JOB, publish_notice, redispatch_lost
-from workers.sms import release_held_sms, send_sms_batch
+from workers.sms import release_held_sms, send_ivr_sms, send_sms_batch
 
 RegistryFactory = Callable[[ArqRedis], PublisherRegistry]
 
@@ -44,7 +45,9 @@ def channel_publishers(settings: Settings, clock: Clock) -> RegistryFactory:
     """Every customer channel the publish job hands a notice to."""
 
     def build(redis: ArqRedis) -> PublisherRegistry:
-        return PublisherRegistry([WebPublisher(redis), SmsPublisher(redis, settings, clock)])
+        return PublisherRegistry(
+            [WebPublisher(redis), IvrPublisher(redis), SmsPublisher(redis, settings, clock)]
+        )
 
     return build
 
@@ -78,6 +81,8 @@ def build_worker(
     return Worker(
         functions=[
             func(publish_notice, name=PUBLISH_JOB, keep_result=60, max_tries=20),
+            # One per call and menu: a repeated key press does not send twice.
+            func(send_ivr_sms, name="send_ivr_sms", keep_result=3600, max_tries=5),
             func(
                 send_sms_batch,
                 name=SEND_BATCH_JOB,

@@ -236,4 +236,3 @@ def test_depth_and_parents_are_consistent() -> None:
         if state is not State.MAIN:
             assert DEPTH[PARENT[state]] < DEPTH[state]
     assert parse("<Response><Say>x</Say><Hangup/></Response>").hangup
-    _ = timedelta

@@ -15,7 +15,7 @@ from litestar.template.config import TemplateConfig
 from api.auth import provide_caller
 from api.cache import RenderedCache
 from api.customers import CustomerController
-from api.dev import outbox_page
+from api.dev import ivr_page, ivr_step, outbox_page
 from api.errors import EXCEPTION_HANDLERS
 from api.feeds import atom_feed, calendar_feed, cap_document, cap_index
 from api.ivr import WebhookToken, incoming_call, menu_step
@@ -57,6 +57,8 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             rules,
             health,
             outbox_page,
+            ivr_page,
+            ivr_step,
             outage_list,
             outage_page,
             lookup_page,

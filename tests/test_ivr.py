@@ -236,3 +236,28 @@ def test_depth_and_parents_are_consistent() -> None:
         if state is not State.MAIN:
             assert DEPTH[PARENT[state]] < DEPTH[state]
     assert parse("<Response><Say>x</Say><Hangup/></Response>").hangup
+
+
+async def test_dev_page_walks_the_menu_with_signed_requests(
+    settings: Settings, redis: ArqRedis, clock: FakeClock, world: Any
+) -> None:
+    demo = msgspec.structs.replace(settings, public_base_url=PUBLIC)
+    transport = httpx.ASGITransport(app=create_app(demo, redis, clock))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.get("/dev/ivr")).status_code == 200
+        first = (
+            await client.post("/dev/ivr/step", json={"url": f"{PUBLIC}/ivr/voice", "from": KNOWN})
+        ).json()
+        assert "国家电网95598为您服务" in first["says"][0]
+        answer = (
+            await client.post(
+                "/dev/ivr/step", json={"url": first["gather"]["action"], "from": KNOWN, "digits": "1"}
+            )
+        ).json()
+        assert any("华木路" in s for s in answer["gather"]["says"])
+        outside = await client.post("/dev/ivr/step", json={"url": "http://169.254.169.254/", "from": KNOWN})
+        assert outside.status_code == 422
+
+
+async def test_dev_pages_are_off_when_twilio_is_configured(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/dev/ivr")).status_code == 200  # a token alone is not Twilio

@@ -12,6 +12,36 @@ from store import keys
 from store.customers import CustomerStore
 
 _decoder = msgspec.msgpack.Decoder(IvrOutage)
+_customer_decoder = msgspec.msgpack.Decoder(Customer)
+
+# A caller's whole answer in one round trip: phone -> accounts -> customers -> their feeder, area
+# and account indexes -> the outages. It builds key names inside the script, so it needs a single
+# Redis (or a cluster with all of them in one slot), not a sharded cluster.
+_CALLER = """
+local now, index, cust, account_index = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local customers, per_account, wanted, seen = {}, {}, {}, {}
+for _, account in ipairs(redis.call('SMEMBERS', ARGV[1])) do
+  local raw = redis.call('GET', cust .. account)
+  if raw then
+    customers[#customers + 1] = raw
+    local c = cmsgpack.unpack(raw)
+    local keys = {account_index .. account}
+    if c.feeder ~= '' then keys[#keys + 1] = index .. c.region .. ':feeder:' .. c.feeder end
+    if c.transformer_area ~= '' then keys[#keys + 1] = index .. c.region .. ':area:' .. c.transformer_area end
+    local ids = {}
+    for _, key in ipairs(keys) do
+      for _, id in ipairs(redis.call('ZRANGEBYSCORE', key, now, '+inf')) do
+        ids[#ids + 1] = id
+        if not seen[id] then seen[id] = true; wanted[#wanted + 1] = id end
+      end
+    end
+    per_account[#per_account + 1] = {account, ids}
+  end
+end
+local docs = {}
+if #wanted > 0 then docs = redis.call('HMGET', ARGV[6], unpack(wanted)) end
+return {customers, per_account, wanted, docs}
+"""
 # Entries stay an hour past the expected end: a restoration notice may come a little late.
 KEPT_AFTER_END = timedelta(hours=1)
 
@@ -28,6 +58,7 @@ class IvrIndex:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self.customers = CustomerStore(redis)
+        self._caller = redis.register_script(_CALLER)
 
     async def save(
         self,
@@ -77,7 +108,22 @@ class IvrIndex:
         return sorted(outages, key=lambda o: o.starts_at)
 
     async def for_caller(self, phone: str, now: datetime) -> CallerOutages:
-        accounts = await self.customers.accounts_of_phone(phone)
-        customers = [c for c in await self.customers.many(accounts) if c is not None]
-        outages = {c.account: await self.for_customer(c, now, private=True) for c in customers}
-        return CallerOutages(customers=customers, outages=outages)
+        raw_customers, per_account, wanted, docs = await self._caller(
+            keys=[],
+            args=[
+                keys.accounts_of_phone(phone),
+                now.timestamp(),
+                keys.ivr_index_prefix(),
+                keys.customer_prefix(),
+                keys.ivr_by_account(""),
+                keys.ivr_outages(),
+            ],
+        )
+        found = {i.decode(): _decoder.decode(d) for i, d in zip(wanted, docs, strict=True) if d is not None}
+        outages = {
+            account.decode(): sorted(
+                {found[i.decode()] for i in ids if i.decode() in found}, key=lambda o: o.starts_at
+            )
+            for account, ids in per_account
+        }
+        return CallerOutages(customers=[_customer_decoder.decode(c) for c in raw_customers], outages=outages)

@@ -161,3 +161,12 @@ def ivr_by_area(region: str, transformer_area: str) -> str:
 
 def ivr_by_account(account: str) -> str:
     return f"{PREFIX}:ivr:account:{account}"
+
+
+def ivr_index_prefix() -> str:
+    """ivr_by_feeder / ivr_by_area are this + '{region}:feeder:{feeder}' / '{region}:area:{area}'."""
+    return f"{PREFIX}:ivr:"
+
+
+def customer_prefix() -> str:
+    return f"{PREFIX}:cust:"

@@ -1,0 +1,149 @@
+"""IVR benchmark: latency of the answer a known caller with an outage gets, at 200 concurrent requests.
+
+Starts `outage-notice serve` (API, worker, embedded Redis; SMS to the outbox) in a temporary folder
+with a known Twilio auth token so requests can be signed, imports 100,000 synthetic customers,
+publishes a fault on one feeder and waits for its SMS, then measures with wrk (Debian `wrk`):
+- the menu's answer to "1" (the outages on the caller's feeder, read from the IVR index), next
+  to /health, in the same run;
+- the same again while a second fault on every feeder fans out to all 100,000 customers.
+
+    .venv/bin/python -m bench.ivr [--customers 100000] [--seconds 10] [--connections 200]
+"""
+
+import argparse
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+from twilio.request_validator import RequestValidator
+
+from api.demo_customers import NETWORK
+from bench.ingest import Result, _key, _wrk
+from store.embedded import free_port
+
+TOKEN = "bench-token"
+
+
+def fault(base: str, sub: str, rev: str, name: str, feeders: list[str]) -> str:
+    located = datetime.now().astimezone() - timedelta(minutes=3)
+    body = {
+        "external_id": name, "kind": "fault", "title": name, "reason": "台风导致线路跳闸", "region": "310115",
+        "area_description": "张江镇", "scope": {"feeders": feeders},
+        "starts_at": (located - timedelta(minutes=10)).isoformat(), "fault_located_at": located.isoformat(),
+    }  # fmt: skip
+    created = httpx.post(
+        f"{base}/api/v1/outages", json=body, headers={"Authorization": f"Bearer {sub}"}
+    ).json()
+    httpx.post(f"{base}/api/v1/outages/{created['id']}/approve", headers={"Authorization": f"Bearer {rev}"})
+    return str(created["id"])
+
+
+def sms(base: str, rev: str, outage_id: str) -> dict[str, int]:
+    report = httpx.get(
+        f"{base}/api/v1/outages/{outage_id}/deliveries", headers={"Authorization": f"Bearer {rev}"}
+    )
+    notices = report.json()["notices"]
+    return notices[0]["sms"] if notices else {}
+
+
+def line(name: str, result: Result, baseline: Result | None) -> str:
+    ratio = (
+        f"  p99 {result.percentiles.get('99')} vs /health {baseline.percentiles.get('99')}"
+        if baseline
+        else ""
+    )
+    return (
+        f"{name:<44} {result.rate:7.0f} req/s  p50 {result.percentiles.get('50', '?'):>8}  "
+        f"p99 {result.percentiles.get('99', '?'):>8}  {result.errors} errors{ratio}"
+    )
+
+
+def run() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as data:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            "DATA_DIR": data,
+            "PORT": str(port),
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "PUBLIC_BASE_URL": base,
+        }
+        env.pop("REDIS_URL", None)
+        csv = Path(data) / "customers.csv"
+        with csv.open("w") as out:
+            subprocess.run([sys.executable, "-m", "api.cli", "customers", "generate", "--count", str(args.customers)],
+                           stdout=out, check=True, env=env)  # fmt: skip
+        log = (Path(data) / "service.log").open("wb")
+        service = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve"], env=env, stdout=log, stderr=log
+        )
+        try:
+            for _ in range(600):
+                try:
+                    httpx.get(f"{base}/health")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            subprocess.run([sys.executable, "-m", "api.cli", "customers", "import", str(csv)], env=env, check=True,
+                           capture_output=True)  # fmt: skip
+            sub, rev = _key(env, "submitter"), _key(env, "reviewer")
+            first = fault(base, sub, rev, "IVR-1", [NETWORK[0][0]])
+            for _ in range(1200):
+                counts = sms(base, rev, first)
+                if counts and counts["queued"] == 0 and counts["sending"] == 0 and counts["recipients"]:
+                    break
+                time.sleep(0.5)
+            caller = (
+                "+86"
+                + httpx.get(
+                    f"{base}/api/v1/customers/D000000000", headers={"Authorization": f"Bearer {sub}"}
+                ).json()["phone"][3:]
+            )
+            url = f"{base}/ivr/menu?{urlencode({'state': 'main', 'step': 'choose', 'lang': 'zh-CN'})}"
+            params = {"From": caller, "To": "+8695598", "CallSid": "CAbench", "Digits": "1"}
+            signature = RequestValidator(TOKEN).compute_signature(url, params)
+            check = httpx.post(url, data=params, headers={"X-Twilio-Signature": signature})
+            assert check.status_code == 200 and "台风" in check.text, check.text[:300]
+            path = url.removeprefix(base)
+            body = urlencode(params)
+            _wrk(base, "/health", 2, args.connections)
+            health = _wrk(base, "/health", args.seconds, args.connections)
+            quiet = _wrk(base, path, args.seconds, args.connections, "post_form.lua", body, signature)
+            storm = fault(base, sub, rev, "IVR-ALL", [feeder for feeder, _ in NETWORK])
+            time.sleep(1)
+            before = sms(base, rev, storm)
+            busy_health = _wrk(base, "/health", args.seconds, args.connections)
+            busy = _wrk(base, path, args.seconds, args.connections, "post_form.lua", body, signature)
+            after = sms(base, rev, storm)
+        finally:
+            service.send_signal(signal.SIGTERM)
+            service.wait(60)
+            log.close()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"wrk 1 thread, {args.connections} connections, {args.seconds} s per run; one API process, one worker"
+    )
+    print(line("GET /health (baseline)", health, None))
+    print(line("IVR answer to '1', known caller with an outage", quiet, health))
+    print(f"during the fan-out of {after.get('recipients', 0):,} SMS "
+          f"(handed over {before.get('accepted', 0):,} -> {after.get('accepted', 0):,} during the runs):")  # fmt: skip
+    print(line("GET /health (baseline)", busy_health, None))
+    print(line("IVR answer to '1', during the fan-out", busy, busy_health))
+
+
+if __name__ == "__main__":
+    run()

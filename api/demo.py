@@ -65,9 +65,9 @@ async def load_demo(service: OutageService) -> list[str]:
         _submission(
             "DEMO-PL-1",
             OutageKind.PLANNED,
-            title="10 kV Zhangjiang line 3 maintenance",
-            reason="Replacing switchgear on the 10 kV Zhangjiang line 3",
-            area_description="Zhangjiang Hi-Tech Park, Lane 88-200 Keyuan Road",
+            title="10千伏张江3号线检修",
+            reason="更换10千伏张江3号线开关柜",
+            area_description="张江高科技园区科苑路88弄至200弄",
             scope=Scope(feeders=["ZJ-10kV-03"], transformer_areas=["TA-ZJ-0312", "TA-ZJ-0313"]),
             starts_at=day + timedelta(days=9),
             ends_at=day + timedelta(days=9, hours=9),
@@ -80,9 +80,9 @@ async def load_demo(service: OutageService) -> list[str]:
         _submission(
             "DEMO-PL-2",
             OutageKind.PLANNED,
-            title="Transformer replacement, Huamu Road",
-            reason="Replacing an overloaded 630 kVA transformer",
-            area_description="Huamu Road residential blocks 1-14",
+            title="花木路配变更换",
+            reason="更换过载的630千伏安配电变压器",
+            area_description="花木路1至14号住宅楼",
             scope=Scope(transformer_areas=["TA-HM-0107"]),
             starts_at=day + timedelta(days=10),
             ends_at=day + timedelta(days=10, hours=6),
@@ -94,7 +94,7 @@ async def load_demo(service: OutageService) -> list[str]:
         postponed.id,
         ChangeRequest(
             type=ChangeType.POSTPONE,
-            reason="Heavy rain forecast for the original day",
+            reason="原定日期预报有大雨",
             starts_at=day + timedelta(days=12),
             ends_at=day + timedelta(days=12, hours=6),
         ),
@@ -106,9 +106,9 @@ async def load_demo(service: OutageService) -> list[str]:
         _submission(
             "DEMO-TMP-1",
             OutageKind.TEMPORARY,
-            title="Urgent repair of a leaking ring main unit",
-            reason="Oil leak found on ring main unit RMU-ZJ-17 during inspection",
-            area_description="Chuanqiao Road 18-60",
+            title="环网柜漏油抢修",
+            reason="巡视发现环网柜RMU-ZJ-17漏油",
+            area_description="川桥路18号至60号",
             scope=Scope(feeders=["ZJ-10kV-07"]),
             starts_at=day + timedelta(days=2, hours=1),
             ends_at=day + timedelta(days=2, hours=5),
@@ -121,9 +121,9 @@ async def load_demo(service: OutageService) -> list[str]:
         _submission(
             "DEMO-F-1",
             OutageKind.FAULT,
-            title="Cable fault on 10 kV Huamu line 1",
-            reason="Underground cable damaged by construction work",
-            area_description="Huamu Road between Fangdian Road and Jinxiu Road",
+            title="10千伏花木1号线电缆故障",
+            reason="施工挖断地下电缆",
+            area_description="花木路芳甸路至锦绣路段",
             scope=Scope(feeders=["HM-10kV-01"]),
             starts_at=fault_at - timedelta(minutes=12),
             fault_located_at=fault_at,
@@ -135,9 +135,9 @@ async def load_demo(service: OutageService) -> list[str]:
         _submission(
             "DEMO-PL-3",
             OutageKind.PLANNED,
-            title="220 kV Zhangjiang substation bus maintenance",
-            reason="Annual maintenance of the 220 kV bus; seven 10 kV feeders off",
-            area_description="Zhangjiang town, most of the Hi-Tech Park",
+            title="220千伏张江变电站母线检修",
+            reason="220千伏母线年度检修，7条10千伏线路停电",
+            area_description="张江镇及高科技园区大部",
             scope=Scope(feeders=[f"ZJ-10kV-{n:02d}" for n in range(1, 8)]),
             starts_at=day + timedelta(days=14),
             ends_at=day + timedelta(days=14, hours=10),
@@ -151,9 +151,9 @@ async def load_demo(service: OutageService) -> list[str]:
         _submission(
             "DEMO-F-0",
             OutageKind.FAULT,
-            title="Pole-mounted transformer burnt out",
-            reason="Lightning strike on transformer TA-ZJ-0420",
-            area_description="Gaoke Road 1000-1200",
+            title="柱上变压器烧毁",
+            reason="雷击导致TA-ZJ-0420台区变压器损坏",
+            area_description="高科路1000号至1200号",
             scope=Scope(transformer_areas=["TA-ZJ-0420"]),
             starts_at=now - timedelta(hours=3),
             fault_located_at=now - timedelta(hours=2, minutes=40),
@@ -164,7 +164,7 @@ async def load_demo(service: OutageService) -> list[str]:
     await service.change(
         late.id,
         ChangeRequest(
-            type=ChangeType.RESTORED, reason="Transformer replaced", restored_at=now - timedelta(minutes=5)
+            type=ChangeType.RESTORED, reason="变压器已更换", restored_at=now - timedelta(minutes=5)
         ),
         submitter,
     )

@@ -6,7 +6,7 @@ Measures, on an embedded Redis in a temporary folder:
 and runs redis-benchmark (Debian package redis-tools) against the same server in the same run,
 so the figures can be read as a ratio of what this Redis does for plain commands.
 
-    .venv/bin/python bench/fanout.py [--recipients 100000] [--enqueue-only 1000000]
+    .venv/bin/python -m bench.fanout [--recipients 100000] [--enqueue-only 1000000]
 """
 
 import argparse

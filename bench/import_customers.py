@@ -1,6 +1,6 @@
 """Customer import benchmark: a synthetic file of N rows into an empty embedded Redis, then again.
 
-.venv/bin/python bench/import_customers.py [--rows 1000000]
+.venv/bin/python -m bench.import_customers [--rows 1000000]
 """
 
 import argparse

@@ -5,24 +5,21 @@ temporary data folder, creates keys with the CLI, and loads it with wrk (Debian 
 from a second process. Every figure is printed next to GET /health of the same server in the
 same run.
 
-    .venv/bin/python bench/ingest.py [--seconds 10] [--connections 50]
+    .venv/bin/python -m bench.ingest [--seconds 10] [--connections 50]
 """
 
 import argparse
 import os
 import platform
 import re
-import signal
 import subprocess
 import sys
-import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 
-from store.embedded import free_port
+from bench.service import running_service
 
 LUA = Path(__file__).parent / "lua"
 
@@ -93,27 +90,8 @@ def run() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=50)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as data:
-        port = free_port()
-        env = {**os.environ, "DATA_DIR": data, "PORT": str(port)}
-        env.pop("REDIS_URL", None)
-        log = (Path(data) / "service.log").open("wb")
-        service = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve"], env=env, stdout=log, stderr=log
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    httpx.get(f"{base}/health")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            bench(base, env, args.seconds, args.connections)
-        finally:
-            service.send_signal(signal.SIGTERM)
-            service.wait(30)
-            log.close()
+    with running_service() as (base, env):
+        bench(base, env, args.seconds, args.connections)
 
 
 if __name__ == "__main__":

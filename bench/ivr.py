@@ -13,7 +13,6 @@ publishes a fault on one feeder and waits for its SMS, then measures with wrk (D
 import argparse
 import os
 import platform
-import signal
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from twilio.request_validator import RequestValidator
 
 from api.demo_customers import NETWORK
 from bench.ingest import Result, _key, _wrk
+from bench.service import running_service
 from store.embedded import free_port
 
 TOKEN = "bench-token"
@@ -72,67 +72,44 @@ def run() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=200)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as data:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = {
-            **os.environ,
-            "DATA_DIR": data,
-            "PORT": str(port),
-            "TWILIO_AUTH_TOKEN": TOKEN,
-            "PUBLIC_BASE_URL": base,
-        }
-        env.pop("REDIS_URL", None)
-        csv = Path(data) / "customers.csv"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        running_service(PORT=str(port), TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=base) as (_, env),
+    ):
+        csv = Path(folder) / "customers.csv"
         with csv.open("w") as out:
             subprocess.run([sys.executable, "-m", "api.cli", "customers", "generate", "--count", str(args.customers)],
                            stdout=out, check=True, env=env)  # fmt: skip
-        log = (Path(data) / "service.log").open("wb")
-        service = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve"], env=env, stdout=log, stderr=log
-        )
-        try:
-            for _ in range(600):
-                try:
-                    httpx.get(f"{base}/health")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            subprocess.run([sys.executable, "-m", "api.cli", "customers", "import", str(csv)], env=env, check=True,
-                           capture_output=True)  # fmt: skip
-            sub, rev = _key(env, "submitter"), _key(env, "reviewer")
-            first = fault(base, sub, rev, "IVR-1", [NETWORK[0][0]])
-            for _ in range(1200):
-                counts = sms(base, rev, first)
-                if counts and counts["queued"] == 0 and counts["sending"] == 0 and counts["recipients"]:
-                    break
-                time.sleep(0.5)
-            caller = (
-                "+86"
-                + httpx.get(
-                    f"{base}/api/v1/customers/D000000000", headers={"Authorization": f"Bearer {sub}"}
-                ).json()["phone"][3:]
-            )
-            url = f"{base}/ivr/menu?{urlencode({'state': 'main', 'step': 'choose', 'lang': 'zh-CN'})}"
-            params = {"From": caller, "To": "+8695598", "CallSid": "CAbench", "Digits": "1"}
-            signature = RequestValidator(TOKEN).compute_signature(url, params)
-            check = httpx.post(url, data=params, headers={"X-Twilio-Signature": signature})
-            assert check.status_code == 200 and "台风" in check.text, check.text[:300]
-            path = url.removeprefix(base)
-            body = urlencode(params)
-            _wrk(base, "/health", 2, args.connections)
-            health = _wrk(base, "/health", args.seconds, args.connections)
-            quiet = _wrk(base, path, args.seconds, args.connections, "post_form.lua", body, signature)
-            storm = fault(base, sub, rev, "IVR-ALL", [feeder for feeder, _ in NETWORK])
-            time.sleep(1)
-            before = sms(base, rev, storm)
-            busy_health = _wrk(base, "/health", args.seconds, args.connections)
-            busy = _wrk(base, path, args.seconds, args.connections, "post_form.lua", body, signature)
-            after = sms(base, rev, storm)
-        finally:
-            service.send_signal(signal.SIGTERM)
-            service.wait(60)
-            log.close()
+        subprocess.run([sys.executable, "-m", "api.cli", "customers", "import", str(csv)], env=env, check=True,
+                       capture_output=True)  # fmt: skip
+        sub, rev = _key(env, "submitter"), _key(env, "reviewer")
+        first = fault(base, sub, rev, "IVR-1", [NETWORK[0][0]])
+        for _ in range(1200):
+            counts = sms(base, rev, first)
+            if counts and counts["queued"] == 0 and counts["sending"] == 0 and counts["recipients"]:
+                break
+            time.sleep(0.5)
+        caller = httpx.get(
+            f"{base}/api/v1/customers/D000000000", headers={"Authorization": f"Bearer {sub}"}
+        ).json()["phone"]
+        url = f"{base}/ivr/menu?{urlencode({'state': 'main', 'step': 'choose', 'lang': 'zh-CN'})}"
+        params = {"From": caller, "To": "+8695598", "CallSid": "CAbench", "Digits": "1"}
+        signature = RequestValidator(TOKEN).compute_signature(url, params)
+        check = httpx.post(url, data=params, headers={"X-Twilio-Signature": signature})
+        assert check.status_code == 200 and "台风" in check.text, check.text[:300]
+        path = url.removeprefix(base)
+        body = urlencode(params)
+        _wrk(base, "/health", 2, args.connections)
+        health = _wrk(base, "/health", args.seconds, args.connections)
+        quiet = _wrk(base, path, args.seconds, args.connections, "post_form.lua", body, signature)
+        storm = fault(base, sub, rev, "IVR-ALL", [feeder for feeder, _ in NETWORK])
+        time.sleep(1)
+        before = sms(base, rev, storm)
+        busy_health = _wrk(base, "/health", args.seconds, args.connections)
+        busy = _wrk(base, path, args.seconds, args.connections, "post_form.lua", body, signature)
+        after = sms(base, rev, storm)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(
         f"wrk 1 thread, {args.connections} connections, {args.seconds} s per run; one API process, one worker"

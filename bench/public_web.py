@@ -4,24 +4,19 @@ Starts `outage-notice serve --demo` in a temporary folder, publishes N more faul
 the dispatch API (faults go out at any hour), waits until the web channel shows them, then loads
 each route with wrk (Debian package `wrk`) for the same time in the same run.
 
-    .venv/bin/python bench/public_web.py [--outages 200] [--seconds 10] [--connections 50]
+    .venv/bin/python -m bench.public_web [--outages 200] [--seconds 10] [--connections 50]
 """
 
 import argparse
 import os
 import platform
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import httpx
 
 from bench.ingest import Result, _wrk
-from store.embedded import free_port
+from bench.service import running_service
 
 SUB = {"Authorization": "Bearer demo-submitter"}
 REV = {"Authorization": "Bearer demo-reviewer"}
@@ -60,32 +55,13 @@ def run() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=50)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as data:
-        port = free_port()
-        env = {**os.environ, "DATA_DIR": data, "PORT": str(port)}
-        env.pop("REDIS_URL", None)
-        log = (Path(data) / "service.log").open("wb")
-        service = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--demo"], env=env, stdout=log, stderr=log
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(600):
-                try:
-                    httpx.get(f"{base}/health")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            publish(base, args.outages)
-            shown = len(httpx.get(f"{base}/api/v1/public/outages").json()["items"])
-            _wrk(base, "/health", 2, args.connections)
-            health = _wrk(base, "/health", args.seconds, args.connections)
-            api = _wrk(base, "/api/v1/public/outages", args.seconds, args.connections)
-            page = _wrk(base, "/outages?region=310115", args.seconds, args.connections)
-        finally:
-            service.send_signal(signal.SIGTERM)
-            service.wait(30)
-            log.close()
+    with running_service(demo=True) as (base, _):
+        publish(base, args.outages)
+        shown = len(httpx.get(f"{base}/api/v1/public/outages").json()["items"])
+        _wrk(base, "/health", 2, args.connections)
+        health = _wrk(base, "/health", args.seconds, args.connections)
+        api = _wrk(base, "/api/v1/public/outages", args.seconds, args.connections)
+        page = _wrk(base, "/outages?region=310115", args.seconds, args.connections)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(
         f"{shown} public outages listed; wrk 1 thread, {args.connections} connections, {args.seconds} s per route"

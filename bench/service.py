@@ -1,0 +1,38 @@
+"""The real service for a benchmark: `outage-notice serve` in a temporary folder on a free port."""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from store.embedded import free_port
+
+
+@contextlib.contextmanager
+def running_service(*, demo: bool = False, **settings: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """(base URL, environment) of a started service; `settings` are extra environment variables."""
+    with tempfile.TemporaryDirectory() as data:
+        env = {**os.environ, "DATA_DIR": data, "PORT": str(free_port()), **settings}
+        base = f"http://127.0.0.1:{env['PORT']}"
+        env.pop("REDIS_URL", None)
+        command = [sys.executable, "-m", "api.cli", "serve", *(["--demo"] if demo else [])]
+        with (Path(data) / "service.log").open("wb") as log:
+            service = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+            try:
+                for _ in range(600):
+                    try:
+                        httpx.get(f"{base}/health")
+                        break
+                    except httpx.TransportError:
+                        time.sleep(0.1)
+                yield base, env
+            finally:
+                service.send_signal(signal.SIGTERM)
+                service.wait(60)

@@ -12,6 +12,7 @@ from schemas.kinds import OutageKind, Status
 from schemas.outage import ChangeRequest, Outage, OutageSubmission
 from schemas.rules import is_active, review_deadline
 from schemas.settings import Settings
+from schemas.timeline import Event, Timed, fault_alarm_at
 from schemas.workflow import (
     Transition,
     approve,
@@ -23,6 +24,7 @@ from schemas.workflow import (
     submit,
 )
 from store.outages import OutageStore
+from store.timeline import Timeline
 from workers.publish import enqueue_publish
 
 
@@ -47,6 +49,9 @@ class OutageService:
             )
             stored = await self.store.create(transition, self._deadline)
             if stored.id == outage_id:
+                alarm = fault_alarm_at(stored)
+                if alarm is not None:
+                    await Timeline(self.redis).schedule(stored.id, Timed(Event.FAULT_ALARM, alarm))
                 return stored, True
             existing = stored
         if not same_submission(existing, submission):

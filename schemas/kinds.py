@@ -55,6 +55,8 @@ class NoticeEvent(StrEnum):
     CANCELLED = "cancelled"
     RESTORATION_DELAYED = "restoration_delayed"
     RESTORED = "restored"
+    # Not a published notice of its own: the same outage, told again shortly before it starts.
+    REMINDER = "reminder"
 
 
 EVENT_OF_CHANGE = {

@@ -9,6 +9,7 @@ from schemas.kinds import OutageKind, Role
 from schemas.notices import ORIGINAL_NOTICE
 from schemas.outage import Actor, Outage
 from schemas.rules import LeadTime, minutes_left, review_deadline
+from schemas.timeline import FAULT_ALARM_LEFT
 from schemas.workflow import missing_roles
 
 
@@ -27,6 +28,11 @@ class ReviewItem(msgspec.Struct, kw_only=True):
     # Faults only: what remains of the 20 minutes after the fault was located (negative: late).
     fault_minutes_left: float | None
     awaiting: list[Role]
+    # A fault with 5 minutes or less of its 20 left: review it first.
+    urgent: bool = False
+    # Not a notice to review: published, past its expected restoration, not marked restored.
+    # The centre should publish "restoration delayed" or "restored".
+    overdue: bool = False
 
 
 def review_item(outage: Outage, now: datetime, lead_times: Mapping[OutageKind, LeadTime]) -> ReviewItem:
@@ -49,4 +55,25 @@ def review_item(outage: Outage, now: datetime, lead_times: Mapping[OutageKind, L
         minutes_left=minutes_left(deadline, now),
         fault_minutes_left=fault_left,
         awaiting=missing_roles(outage),
+        urgent=fault_left is not None and fault_left <= FAULT_ALARM_LEFT.total_seconds() / 60,
+    )
+
+
+def overdue_item(outage: Outage, now: datetime) -> ReviewItem:
+    assert outage.ends_at is not None
+    return ReviewItem(
+        outage_id=outage.id,
+        notice="overdue",
+        change_type=None,
+        kind=outage.kind,
+        title=outage.title,
+        area_description=outage.area_description,
+        large_area=outage.large_area,
+        submitted_by=outage.submitted_by,
+        submitted_at=outage.submitted_at,
+        deadline=outage.ends_at,
+        minutes_left=minutes_left(outage.ends_at, now),
+        fault_minutes_left=None,
+        awaiting=[],
+        overdue=True,
     )

@@ -38,8 +38,14 @@ def sms_size(text: str) -> SmsSize:
 def release_time(
     kind: OutageKind, event: NoticeEvent, now: datetime, quiet_start: time, quiet_end: time, zone: ZoneInfo
 ) -> datetime | None:
-    """When an SMS held for quiet hours may go; None: at once (faults and changes always go at once)."""
-    if event is not NoticeEvent.NEW or kind not in (OutageKind.PLANNED, OutageKind.TEMPORARY):
+    """When an SMS held for quiet hours may go; None: at once (faults and changes always go at once).
+
+    New planned and temporary notices and their reminders wait for the end of quiet hours.
+    """
+    if event not in (NoticeEvent.NEW, NoticeEvent.REMINDER) or kind not in (
+        OutageKind.PLANNED,
+        OutageKind.TEMPORARY,
+    ):
         return None
     local = now.astimezone(zone)
     moment = local.time()

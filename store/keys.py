@@ -170,3 +170,13 @@ def ivr_index_prefix() -> str:
 
 def customer_prefix() -> str:
     return f"{PREFIX}:cust:"
+
+
+def timeline() -> str:
+    """Sorted set of 'event|outage_id' by the time the event fires."""
+    return f"{PREFIX}:timeline"
+
+
+def overdue(region: str) -> str:
+    """Sorted set of outage ids past their expected restoration, by that time."""
+    return f"{PREFIX}:region:{region}:overdue"

@@ -137,6 +137,7 @@ def _ctx(redis: ArqRedis, recorder: RecordingPublisher, clock: FakeClock) -> dic
     from store.outages import OutageStore
 
     return {
+        "redis": redis,
         "outages": OutageStore(redis),
         "dispatch": DispatchLedger(redis),
         "publishers": PublisherRegistry([recorder]),

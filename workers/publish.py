@@ -9,10 +9,13 @@ from arq.connections import ArqRedis
 from publishers.base import PermanentPublishError, RetryablePublishError
 from publishers.registry import PublisherRegistry
 from schemas.clock import Clock
+from schemas.kinds import Status
 from schemas.notices import notice_of
-from schemas.outage import HistoryEntry
+from schemas.outage import HistoryEntry, Outage
+from schemas.timeline import DEFAULT_REMINDERS, follow_ups
 from store.dispatch import DispatchLedger
 from store.outages import OutageStore
+from store.timeline import Timeline
 
 PUBLISH_JOB = "publish_notice"
 # A notice still pending this long after publication lost its job; the sweep enqueues it again.
@@ -61,6 +64,7 @@ async def publish_notice(ctx: dict[str, Any], outage_id: str, notice_id: str) ->
     if retry_after is not None:
         raise Retry(defer=retry_after)
     await ledger.complete(outage_id, notice_id)
+    await schedule_follow_ups(ctx, notice.outage)
     entry = HistoryEntry(
         at=clock(),
         action="dispatched",
@@ -80,3 +84,11 @@ async def redispatch_lost(ctx: dict[str, Any]) -> int:
     for outage_id, notice_id in lost:
         await enqueue_publish(ctx["redis"], ctx["queue_name"], outage_id, notice_id)
     return len(lost)
+
+
+async def schedule_follow_ups(ctx: dict[str, Any], outage: Outage) -> None:
+    """Reminders, the start and the overdue check, as the record now stands."""
+    timeline = Timeline(ctx["redis"])
+    await timeline.replace(outage.id, follow_ups(outage, DEFAULT_REMINDERS))
+    if outage.restored_at is not None or outage.status is not Status.PUBLISHED:
+        await timeline.clear_overdue(outage.region, outage.id)

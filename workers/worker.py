@@ -22,6 +22,7 @@ from store.outages import OutageStore
 from store.sms import SmsLedger
 from workers.publish import PUBLISH_JOB, publish_notice, redispatch_lost
 from workers.sms import release_held_sms, send_ivr_sms, send_sms_batch
+from workers.timeline import fire_due
 
 RegistryFactory = Callable[[ArqRedis], PublisherRegistry]
 
@@ -93,6 +94,7 @@ def build_worker(
         cron_jobs=[
             cron(redispatch_lost, second={0}, run_at_startup=True, unique=True),
             cron(release_held_sms, second={30}, run_at_startup=True, unique=True),
+            cron(fire_due, second={15}, run_at_startup=True, unique=True),
         ],
         queue_name=settings.queue_name,
         job_timeout=settings.job_timeout,

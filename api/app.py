@@ -14,6 +14,7 @@ from litestar.template.config import TemplateConfig
 
 from api.auth import provide_caller
 from api.cache import RenderedCache
+from api.compliance import archive, compliance, compliance_page
 from api.customers import CustomerController
 from api.dev import ivr_page, ivr_step, outbox_page
 from api.errors import EXCEPTION_HANDLERS
@@ -63,6 +64,9 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             outage_page,
             lookup_page,
             live_events,
+            compliance,
+            archive,
+            compliance_page,
             incoming_call,
             menu_step,
             public_outages,

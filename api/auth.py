@@ -1,5 +1,6 @@
 """Bearer API keys: who is calling, from which centre and region, in which roles."""
 
+import base64
 from typing import Any
 
 from litestar import Request
@@ -13,6 +14,13 @@ from store.api_keys import ApiKeyStore
 async def provide_caller(request: Request[Any, Any, Any], api_keys: NamedDependency[ApiKeyStore]) -> ApiKey:
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
+    if scheme.lower() == "basic":
+        # Browsers can only send keys this way: any user name, the API key as the password.
+        try:
+            secret = base64.b64decode(secret.strip()).decode().partition(":")[2]
+        except (ValueError, UnicodeDecodeError):
+            secret = ""
+        scheme = "bearer"
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized(
             "an API key is required: send 'Authorization: Bearer <key>'",

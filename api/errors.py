@@ -20,7 +20,11 @@ def _body(status_code: int, detail: str, extra: dict[str, Any]) -> dict[str, Any
 
 
 def service_error(_: Request[Any, Any, Any], exc: ServiceError) -> Response[dict[str, Any]]:
-    return Response(_body(exc.status_code, exc.detail, exc.extra), status_code=exc.status_code)
+    # Lets a browser ask for the key (user name anything, password the key) on dispatch pages.
+    headers = {"WWW-Authenticate": 'Basic realm="dispatch"'} if exc.status_code == 401 else None
+    return Response(
+        _body(exc.status_code, exc.detail, exc.extra), status_code=exc.status_code, headers=headers
+    )
 
 
 def _field_of(item: dict[str, Any]) -> str:

@@ -43,6 +43,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ivr_voice_en: str = "Polly.Joanna"
     ivr_agent_number: str = "+8695598"
     ivr_data_timeout: float = 2.0
+    # A notice that reached fewer than this share of its reachable recipients is flagged for follow-up.
+    delivery_threshold: float = 0.95
     # CAP <sender>: who issues the alerts (no spaces or commas).
     cap_sender: str = "95598@sgcc.com.cn"
     public_base_url: str = "http://127.0.0.1:8000"
@@ -140,6 +142,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         demo_data=env.get("DEMO_DATA", "") in ("1", "true", "yes"),
         hotline=env.get("HOTLINE", "95598"),
         cap_sender=env.get("CAP_SENDER", "95598@sgcc.com.cn"),
+        delivery_threshold=_number(env, "DELIVERY_THRESHOLD", "0.95", float),
         ivr_greeting_prefix=env.get("IVR_GREETING_PREFIX", "您好"),
         ivr_voice_zh=env.get("IVR_VOICE_ZH", "Polly.Zhiyu"),
         ivr_voice_en=env.get("IVR_VOICE_EN", "Polly.Joanna"),

@@ -1,0 +1,204 @@
+"""The compliance report: did each published notice meet its rule, and did it reach people. Pure."""
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+import msgspec
+
+from schemas.kinds import EVENT_OF_CHANGE, NoticeEvent, OutageKind
+from schemas.outage import Outage
+from schemas.rules import FAULT_PUBLICATION_WINDOW, LeadTime
+
+FAULT_DELAY_BUCKETS = (5, 10, 15, 20, 30, 60)
+
+
+class NoticeRow(msgspec.Struct, kw_only=True):
+    outage_id: str
+    notice: str
+    event: NoticeEvent
+    kind: OutageKind
+    title: str
+    published_at: datetime
+    starts_at: datetime
+    # planned/temporary/...: hours of notice given and required; faults: minutes from location.
+    lead_hours: float | None = None
+    required_lead_hours: float | None = None
+    fault_delay_minutes: float | None = None
+    met: bool
+    minutes_late: float = 0.0
+    approvers: list[str] = []
+    recipients: int = 0
+    reachable: int = 0
+    handed_over: int = 0
+    delivered: int = 0
+    # Delivered share of the reachable when receipts came back, else handed-over share.
+    delivery_rate: float | None = None
+    below_threshold: bool = False
+
+
+class KindSummary(msgspec.Struct):
+    kind: OutageKind
+    notices: int
+    met: int
+    met_share: float
+
+
+class FaultDelays(msgspec.Struct):
+    count: int
+    median_minutes: float | None
+    p90_minutes: float | None
+    max_minutes: float | None
+    within_20: int
+    # "0-5", "5-10", ... "60+": how many faults were published that many minutes after location.
+    histogram: dict[str, int]
+
+
+class ComplianceReport(msgspec.Struct, kw_only=True):
+    region: str
+    period_from: datetime
+    period_to: datetime
+    delivery_threshold: float
+    by_kind: list[KindSummary]
+    fault_delays: FaultDelays
+    breaches: list[NoticeRow]
+    below_threshold: list[NoticeRow]
+    notices: list[NoticeRow]
+
+
+def _percentile(values: Sequence[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def _histogram(delays: Sequence[float]) -> dict[str, int]:
+    labels = [
+        f"{low}-{high}" for low, high in zip((0, *FAULT_DELAY_BUCKETS), FAULT_DELAY_BUCKETS, strict=False)
+    ]
+    labels.append(f"{FAULT_DELAY_BUCKETS[-1]}+")
+    counts = dict.fromkeys(labels, 0)
+    for delay in delays:
+        index = next(
+            (i for i, high in enumerate(FAULT_DELAY_BUCKETS) if delay < high), len(FAULT_DELAY_BUCKETS)
+        )
+        counts[labels[index]] += 1
+    return counts
+
+
+def notice_rows(outage: Outage, lead_times: Mapping[OutageKind, LeadTime]) -> list[NoticeRow]:
+    """One row per published notice of the record: the outage notice, then each published change."""
+    if outage.published_at is None:
+        return []
+    first = next((c for c in outage.changes if c.published_at is not None), None)
+    original_start = first.previous_starts_at if first and first.previous_starts_at else outage.starts_at
+    rows = []
+    approvers = [a.by.name for a in outage.approvals]
+    if outage.kind is OutageKind.FAULT:
+        rows.append(
+            NoticeRow(
+                outage_id=outage.id,
+                kind=outage.kind,
+                title=outage.title,
+                notice="new",
+                event=NoticeEvent.NEW,
+                published_at=outage.published_at,
+                starts_at=original_start,
+                fault_delay_minutes=outage.publication_delay_minutes,
+                met=(outage.minutes_late or 0) == 0,
+                minutes_late=outage.minutes_late or 0.0,
+                approvers=approvers,
+            )
+        )
+    else:
+        lead = lead_times[outage.kind]
+        given = original_start - outage.published_at
+        rows.append(
+            NoticeRow(
+                outage_id=outage.id,
+                kind=outage.kind,
+                title=outage.title,
+                notice="new",
+                event=NoticeEvent.NEW,
+                published_at=outage.published_at,
+                starts_at=original_start,
+                lead_hours=round(given / timedelta(hours=1), 2),
+                required_lead_hours=lead.minimum / timedelta(hours=1),
+                met=given >= lead.minimum,
+                minutes_late=max(0.0, round((lead.minimum - given) / timedelta(minutes=1), 2)),
+                approvers=approvers,
+            )
+        )
+    for change in outage.changes:
+        if change.published_at is None:
+            continue
+        rows.append(
+            NoticeRow(
+                outage_id=outage.id,
+                kind=outage.kind,
+                title=outage.title,
+                notice=change.id,
+                event=EVENT_OF_CHANGE[change.type],
+                published_at=change.published_at,
+                starts_at=change.previous_starts_at or outage.starts_at,
+                met=not change.minutes_late,
+                minutes_late=change.minutes_late or 0.0,
+                approvers=[a.by.name for a in change.approvals],
+            )
+        )
+    return rows
+
+
+def with_delivery(row: NoticeRow, counts: Mapping[str, int], threshold: float) -> NoticeRow:
+    recipients = counts.get("recipients", 0)
+    reachable = recipients - counts.get("opted_out", 0) - counts.get("removed", 0)
+    handed = sum(counts.get(s, 0) for s in ("accepted", "sent", "delivered", "undelivered"))
+    delivered = counts.get("delivered", 0)
+    receipts = delivered + counts.get("undelivered", 0)
+    rate = None
+    if reachable > 0:
+        rate = round((delivered if receipts else handed) / reachable, 4)
+    return msgspec.structs.replace(
+        row,
+        recipients=recipients,
+        reachable=max(0, reachable),
+        handed_over=handed,
+        delivered=delivered,
+        delivery_rate=rate,
+        below_threshold=rate is not None and rate < threshold,
+    )
+
+
+def compliance_report(
+    region: str, period_from: datetime, period_to: datetime, rows: Sequence[NoticeRow], threshold: float
+) -> ComplianceReport:
+    rows = sorted(
+        (r for r in rows if period_from <= r.published_at <= period_to), key=lambda r: r.published_at
+    )
+    originals = [r for r in rows if r.event is NoticeEvent.NEW]
+    by_kind = []
+    for kind in OutageKind:
+        mine = [r for r in originals if r.kind is kind]
+        if mine:
+            met = sum(r.met for r in mine)
+            by_kind.append(KindSummary(kind, len(mine), met, round(met / len(mine), 4)))
+    delays = [r.fault_delay_minutes for r in originals if r.fault_delay_minutes is not None]
+    window = FAULT_PUBLICATION_WINDOW / timedelta(minutes=1)
+    return ComplianceReport(
+        region=region,
+        period_from=period_from,
+        period_to=period_to,
+        delivery_threshold=threshold,
+        by_kind=by_kind,
+        fault_delays=FaultDelays(
+            count=len(delays),
+            median_minutes=_percentile(delays, 0.5),
+            p90_minutes=_percentile(delays, 0.9),
+            max_minutes=max(delays) if delays else None,
+            within_20=sum(d <= window for d in delays),
+            histogram=_histogram(delays),
+        ),
+        breaches=[r for r in rows if not r.met],
+        below_threshold=[r for r in rows if r.below_threshold],
+        notices=rows,
+    )

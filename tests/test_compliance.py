@@ -1,0 +1,138 @@
+"""The compliance report, its CSV, the archive and the dispatch page with its charts."""
+
+import base64
+import csv
+import io
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from arq.connections import ArqRedis
+
+from schemas.compliance import NoticeRow, with_delivery
+from schemas.kinds import NoticeEvent, OutageKind
+from tests.bodies import fault_body, iso, outage_body
+from tests.conftest import FakeClock, Keys
+from tests.customers import load, phone, row
+
+Client = httpx.AsyncClient
+
+
+async def _history(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> dict[str, str]:
+    await load(redis, row("A1", phone(1)), row("A2", phone(2)))
+    ids = {}
+    for name, body, review_after in (
+        (
+            "fault_on_time",
+            fault_body(clock(), external_id="F1", located_minutes_ago=0, scope={"feeders": ["F1"]}),
+            12,
+        ),
+        ("fault_late", fault_body(clock(), external_id="F2", located_minutes_ago=0), 35),
+        ("planned", outage_body(clock(), external_id="P1", scope={"feeders": ["F1"]}), 0),
+    ):
+        created = (await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))).json()
+        clock.advance(minutes=review_after)
+        await client.post(f"/api/v1/outages/{created['id']}/approve", headers=keys.headers("reviewer"))
+        clock.advance(minutes=-review_after)
+        ids[name] = created["id"]
+    await run_channels()
+    clock.advance(hours=5)
+    change = {"type": "delay_restoration", "reason": "Joint", "ends_at": iso(clock() + timedelta(hours=2))}
+    await client.post(
+        f"/api/v1/outages/{ids['fault_on_time']}/changes", json=change, headers=keys.headers("submitter")
+    )
+    await client.post(f"/api/v1/outages/{ids['fault_on_time']}/approve", headers=keys.headers("reviewer"))
+    await run_channels()
+    return ids
+
+
+async def test_report_counts_lead_times_fault_delays_and_breaches(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    ids = await _history(client, keys, clock, redis, run_channels)
+    report = (await client.get("/api/v1/compliance", headers=keys.headers("reviewer"))).json()
+    kinds = {k["kind"]: (k["notices"], k["met"]) for k in report["by_kind"]}
+    assert kinds == {"planned": (1, 1), "fault": (2, 1)}
+    delays = report["fault_delays"]
+    assert (delays["count"], delays["within_20"], delays["max_minutes"]) == (2, 1, 35)
+    assert delays["histogram"]["10-15"] == 1 and delays["histogram"]["30-60"] == 1
+    breaches = {(b["outage_id"], b["event"], b["minutes_late"]) for b in report["breaches"]}
+    assert (ids["fault_late"], "new", 15) in breaches
+    assert any(b[0] == ids["fault_on_time"] and b[1] == "restoration_delayed" for b in breaches)
+    sent = next(n for n in report["notices"] if n["outage_id"] == ids["planned"])
+    assert (sent["recipients"], sent["handed_over"], sent["delivery_rate"]) == (2, 2, 1.0)
+    assert (
+        await client.get("/api/v1/compliance?region=440305", headers=keys.headers("reviewer"))
+    ).status_code == 403
+
+
+async def test_report_period_and_csv(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    await _history(client, keys, clock, redis, run_channels)
+    later = iso(clock() + timedelta(days=1))
+    empty = (
+        await client.get("/api/v1/compliance", params={"from": later}, headers=keys.headers("reviewer"))
+    ).json()
+    assert empty["notices"] == []
+    response = await client.get("/api/v1/compliance?format=csv", headers=keys.headers("reviewer"))
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(rows) == 4
+    assert {r["met"] for r in rows} == {"True", "False"}
+    naive = await client.get(
+        "/api/v1/compliance", params={"from": "2026-11-01T00:00:00"}, headers=keys.headers("reviewer")
+    )
+    assert naive.status_code in (400, 422)
+
+
+async def test_archive_has_time_approver_channels_recipients_and_content(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    ids = await _history(client, keys, clock, redis, run_channels)
+    archive = (await client.get("/api/v1/archive", headers=keys.headers("reviewer"))).json()
+    planned = next(a for a in archive if a["outage_id"] == ids["planned"])
+    assert planned["approvers"] == ["reviewer"]
+    assert set(planned["channels"]) == {"web", "ivr", "sms"}
+    assert planned["recipients"] == 2
+    assert planned["content"]["zh-CN"].startswith("【国家电网】计划停电通知")
+    assert planned["content"]["en"].startswith("State Grid:")
+    exported = await client.get("/api/v1/archive?format=csv", headers=keys.headers("reviewer"))
+    assert len(list(csv.DictReader(io.StringIO(exported.text)))) == len(archive) == 4
+
+
+async def test_dispatch_page_draws_fault_delays_against_the_20_minute_line(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    await _history(client, keys, clock, redis, run_channels)
+    refused = await client.get("/dispatch/compliance")
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"].startswith("Basic")
+    basic = "Basic " + base64.b64encode(f"li:{keys.secrets['reviewer']}".encode()).decode()
+    page = await client.get("/dispatch/compliance", headers={"Authorization": basic})
+    assert page.status_code == 200
+    start = page.text.index('<svg id="fault-delay-chart"')
+    chart = ET.fromstring(page.text[start : page.text.index("</svg>", start) + 6])
+    bars = [e for e in chart.iter("{http://www.w3.org/2000/svg}rect") if e.get("class") == "fault-bar"] or [
+        e for e in chart.iter("rect") if e.get("class") == "fault-bar"
+    ]
+    assert len(bars) == 2
+    assert sorted(b.get("fill") for b in bars) == ["#00736b", "#c0392b"]
+    assert 'id="limit-line"' in page.text and 'id="lead-time-chart"' in page.text
+
+
+def test_delivery_rate_uses_receipts_when_there_are_any_and_flags_low_ones() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    now = datetime(2026, 11, 23, tzinfo=ZoneInfo("Asia/Shanghai"))
+    base = NoticeRow(outage_id="O", notice="new", event=NoticeEvent.NEW, kind=OutageKind.PLANNED, title="t",
+                     published_at=now, starts_at=now, met=True)  # fmt: skip
+    handed = with_delivery(base, {"recipients": 10, "opted_out": 2, "accepted": 8}, 0.95)
+    assert (handed.reachable, handed.delivery_rate, handed.below_threshold) == (8, 1.0, False)
+    receipts = with_delivery(base, {"recipients": 10, "delivered": 7, "undelivered": 3}, 0.95)
+    assert (receipts.delivery_rate, receipts.below_threshold) == (0.7, True)
+    assert with_delivery(base, {}, 0.95).delivery_rate is None

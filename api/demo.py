@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from api.customers import import_customers
 from api.demo_customers import synthetic_customers
+from api.demo_history import load_history
 from api.service import OutageService
 from schemas.keys import ApiKey
 from schemas.kinds import ChangeType, OutageKind, Role
@@ -170,8 +171,10 @@ async def load_demo(service: OutageService) -> list[str]:
     )
     await service.approve(late.id, reviewer)
 
+    history = await load_history(service.settings, service.redis, now, submitter, reviewer, DEMO_REGION)
     lines = [
         f"demo customers: {report.inserted} imported (region {DEMO_REGION})",
+        f"demo history: {history} outages of the last 30 days (compliance page: /dispatch/compliance)",
         "demo API keys (region, roles):",
     ]
     for secret, name, _, region, roles in DEMO_KEYS:

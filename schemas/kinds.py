@@ -57,6 +57,7 @@ class NoticeEvent(StrEnum):
     RESTORED = "restored"
     # Not a published notice of its own: the same outage, told again shortly before it starts.
     REMINDER = "reminder"
+    STARTED = "started"
 
 
 EVENT_OF_CHANGE = {

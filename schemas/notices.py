@@ -10,11 +10,16 @@ from schemas.outage import Change, Outage
 
 ORIGINAL_NOTICE = "new"
 REMINDER_PREFIX = "reminder-"
+STARTED_PREFIX = "started-"
 
 
 def reminder_id(outage: Outage) -> str:
     """One reminder per start time: a postponed outage is reminded of again."""
     return f"{REMINDER_PREFIX}{int(outage.starts_at.timestamp())}"
+
+
+def started_id(outage: Outage) -> str:
+    return f"{STARTED_PREFIX}{int(outage.starts_at.timestamp())}"
 
 
 class Notice(msgspec.Struct, frozen=True, kw_only=True):
@@ -28,10 +33,9 @@ class Notice(msgspec.Struct, frozen=True, kw_only=True):
 
 def notice_of(outage: Outage, notice_id: str) -> Notice:
     """The published notice `notice_id` ("new", a change id or a reminder id) of an outage."""
-    if notice_id.startswith(REMINDER_PREFIX) and outage.published_at is not None:
-        return Notice(
-            id=notice_id, event=NoticeEvent.REMINDER, published_at=outage.published_at, outage=outage
-        )
+    for prefix, event in ((REMINDER_PREFIX, NoticeEvent.REMINDER), (STARTED_PREFIX, NoticeEvent.STARTED)):
+        if notice_id.startswith(prefix) and outage.published_at is not None:
+            return Notice(id=notice_id, event=event, published_at=outage.published_at, outage=outage)
     if notice_id == ORIGINAL_NOTICE:
         if outage.published_at is None:
             raise NotFound(f"outage {outage.id} is not published", rule="published")

@@ -115,18 +115,24 @@ async def test_reminders_wait_for_the_end_of_quiet_hours(
     assert await _messages(redis, "reminder") == ["A1"]
 
 
-async def test_start_turns_the_outage_in_progress_on_the_web(
-    client: Client, keys: Keys, clock: FakeClock, run_channels: Any
+async def test_start_turns_the_outage_in_progress_on_the_web_and_tells_customers(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
 ) -> None:
-    outage = await _publish(client, keys, outage_body(clock(), days=8))
+    await load(redis, row("A1", phone(1)))
+    outage = await _publish(client, keys, outage_body(clock(), days=8, scope={"feeders": ["F1"]}))
+    await run_channels()
+    clock.advance(days=7)
     await run_channels()
     before = await client.get("/api/v1/public/outages")
     assert before.json()["items"][0]["phase"] == "upcoming"
-    clock.advance(days=8)
+    clock.advance(days=1)
     await run_channels()
     after = await client.get("/api/v1/public/outages", headers={"If-None-Match": before.headers["etag"]})
     assert after.json()["items"][0]["phase"] == "in_progress"
     assert outage["id"] == after.json()["items"][0]["id"]
+    assert await _messages(redis, "started") == ["A1"]
+    _, messages = await SmsLedger(redis).outbox(0, 10)
+    assert [m.notice_id.split("-")[0] for m in messages] == ["started", "reminder", "new"]
 
 
 async def test_overdue_outage_is_flagged_to_its_centre_until_restored(

@@ -6,9 +6,11 @@ from typing import Any
 from publishers.registry import PublisherRegistry
 from publishers.sms import SmsPublisher
 from schemas.clock import Clock
-from schemas.kinds import Status
-from schemas.notices import Notice, notice_of, reminder_id
+from schemas.kinds import NoticeEvent, OutageKind, Status
+from schemas.notices import Notice, notice_of, reminder_id, started_id
 from schemas.outage import Outage
+from schemas.settings import Settings
+from schemas.sms import release_time
 from schemas.timeline import Event, is_overdue
 from store.outages import OutageStore
 from store.timeline import Timeline
@@ -26,6 +28,7 @@ async def fire_due(ctx: dict[str, Any]) -> int:
     outages: OutageStore = ctx["outages"]
     timeline = Timeline(ctx["redis"])
     registry: PublisherRegistry = ctx["publishers"]
+    settings: Settings = ctx["settings"]
     now = clock()
     due = await timeline.take_due(now)
     for event, outage_id in due:
@@ -47,6 +50,16 @@ async def fire_due(ctx: dict[str, Any]) -> int:
             for publisher in registry:
                 if publisher.channel in ("web", "ivr"):
                     await publisher.publish(current)
+            # Customers of a planned or temporary outage hear it has begun, unless that is at night.
+            s = settings
+            if outage.kind in (OutageKind.PLANNED, OutageKind.TEMPORARY) and (
+                release_time(outage.kind, NoticeEvent.REMINDER, now, s.quiet_start, s.quiet_end, s.zone)
+                is None
+            ):
+                started = notice_of(outage, started_id(outage))
+                for publisher in registry:
+                    if isinstance(publisher, SmsPublisher):
+                        await publisher.publish(started)
         elif event is Event.OVERDUE and is_overdue(outage, now):
             assert outage.ends_at is not None
             await timeline.flag_overdue(outage.region, outage.id, outage.ends_at)

@@ -102,7 +102,7 @@ def build_worker(
         redis_settings=RedisSettings.from_dsn(settings.redis_url)
         if redis is None and settings.redis_url
         else None,
-        ctx={"clock": clock, "queue_name": settings.queue_name},
+        ctx={"clock": clock, "queue_name": settings.queue_name, "settings": settings},
         on_startup=on_startup,
         on_shutdown=on_shutdown,
         burst=burst,

@@ -21,6 +21,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.feeds import atom_feed, calendar_feed, cap_document, cap_index
 from api.ivr import WebhookToken, incoming_call, menu_step
 from api.live import Broadcaster
+from api.metrics import ProcessMetrics, health, metrics, ready
 from api.notices import NoticeController
 from api.outages import OutageController
 from api.public_api import public_outages
@@ -42,6 +43,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
     sms_texts = SmsTexts(settings.zone, settings.hotline, settings.sms_signature)
     broadcaster = Broadcaster(redis)
     rendered = RenderedCache()
+    process_metrics = ProcessMetrics()
     # Without Twilio (demo, tests) the IVR still checks signatures, against a secret of this process.
     webhook_token = WebhookToken(settings.twilio_auth_token or secrets.token_urlsafe(24))
 
@@ -49,14 +51,12 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
     async def rules() -> dict[str, Any]:
         return {"lead_times": lead_time_description(settings.lead_times), "docs": "/schema/swagger"}
 
-    @get("/health", tags=["operations"], summary="The process is up")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
     return Litestar(
         route_handlers=[
             rules,
             health,
+            ready,
+            metrics,
             outbox_page,
             ivr_page,
             ivr_step,
@@ -90,6 +90,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             "sms_texts": Provide(lambda: sms_texts, use_cache=True, sync_to_thread=False),
             "broadcaster": Provide(lambda: broadcaster, use_cache=True, sync_to_thread=False),
             "rendered": Provide(lambda: rendered, use_cache=True, sync_to_thread=False),
+            "process_metrics": Provide(lambda: process_metrics, use_cache=True, sync_to_thread=False),
             "webhook_token": Provide(lambda: webhook_token, use_cache=True, sync_to_thread=False),
             "clock": Provide(lambda: now, use_cache=True, sync_to_thread=False),
         },

@@ -1,6 +1,7 @@
 """Twilio Voice webhooks: the 95598 menu that answers "is there an outage for me, why, until when"."""
 
 import asyncio
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,6 +12,7 @@ from redis.exceptions import RedisError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
+from api.metrics import ProcessMetrics
 from schemas.clock import Clock
 from schemas.customers import e164
 from schemas.errors import Forbidden
@@ -234,14 +236,17 @@ class Menu:
         return await self.show(State.SMS_SENT)
 
 
-async def _answer(call: Call, work: Any) -> Response[str]:
+async def _answer(call: Call, work: Any, timing: ProcessMetrics) -> Response[str]:
     """Valid TwiML whatever happens to Redis: if the index cannot answer in time, an agent does."""
+    started = time.perf_counter()
     try:
         async with asyncio.timeout(call.settings.ivr_data_timeout):
             return await work  # type: ignore[no-any-return]
     except (RedisError, TimeoutError, OSError):
         call.twiml = VoiceResponse()
         return call.agent("sorry")
+    finally:
+        timing.ivr_seconds.observe(time.perf_counter() - started)
 
 
 @post("/ivr/voice", include_in_schema=False, status_code=200)
@@ -251,6 +256,7 @@ async def incoming_call(
     redis: NamedDependency[ArqRedis],
     clock: NamedDependency[Clock],
     webhook_token: NamedDependency[WebhookToken],
+    process_metrics: NamedDependency[ProcessMetrics],
 ) -> Response[str]:
     params = await _signed_params(request, settings, webhook_token)
     call = Call(request, params, settings)
@@ -264,7 +270,7 @@ async def incoming_call(
         call.say(call.text("greeting"))
         return await Menu(call, redis, clock).show(State.MAIN)
 
-    return await _answer(call, greet())
+    return await _answer(call, greet(), process_metrics)
 
 
 @post("/ivr/menu", include_in_schema=False, status_code=200)
@@ -274,12 +280,13 @@ async def menu_step(
     redis: NamedDependency[ArqRedis],
     clock: NamedDependency[Clock],
     webhook_token: NamedDependency[WebhookToken],
+    process_metrics: NamedDependency[ProcessMetrics],
 ) -> Response[str]:
     params = await _signed_params(request, settings, webhook_token)
     call = Call(request, params, settings)
     menu = Menu(call, redis, clock)
     if request.query_params.get("step") == "choose":
-        return await _answer(call, menu.choose(call.state, params.get("Digits", "")))
+        return await _answer(call, menu.choose(call.state, params.get("Digits", "")), process_metrics)
     if call.tries >= 2:
         return call.goodbye()
-    return await _answer(call, menu.show(call.state))
+    return await _answer(call, menu.show(call.state), process_metrics)

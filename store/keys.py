@@ -180,3 +180,17 @@ def timeline() -> str:
 def overdue(region: str) -> str:
     """Sorted set of outage ids past their expected restoration, by that time."""
     return f"{PREFIX}:region:{region}:overdue"
+
+
+def stats(name: str) -> str:
+    """Hash of counters for /metrics, written by whichever process did the work."""
+    return f"{PREFIX}:stats:{name}"
+
+
+def worker_heartbeat(queue_name: str) -> str:
+    """arq's health-check key of the workers of a queue."""
+    return f"{queue_name}:health-check"
+
+
+def all_review_queues() -> str:
+    return f"{PREFIX}:region:*:reviews"

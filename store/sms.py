@@ -48,8 +48,10 @@ if status ~= nil then
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
 redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+redis.call('HINCRBY', ARGV[7], ARGV[2], 1)
 if (ARGV[2] == 'failed' or ARGV[2] == 'undelivered') and ARGV[3] ~= '' then
   redis.call('HINCRBY', KEYS[2], ARGV[2] .. ':' .. ARGV[3], 1)
+  redis.call('HINCRBY', ARGV[7], ARGV[2] .. ':' .. ARGV[3], 1)
 end
 if KEYS[3] then
   redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[6])
@@ -163,7 +165,15 @@ class SmsLedger:
         mapping = f"{outage_id}|{notice_id}|{account}"
         await self._advance(
             keys=[ledger, counts, keys.sms_by_sid(sid)],
-            args=[account, status, sid, "0", mapping, int(timedelta(days=14).total_seconds())],
+            args=[
+                account,
+                status,
+                sid,
+                "0",
+                mapping,
+                int(timedelta(days=14).total_seconds()),
+                keys.stats("sms"),
+            ],
         )
 
     async def advance(
@@ -178,7 +188,8 @@ class SmsLedger:
     ) -> bool:
         ledger, counts = keys.sms_ledger(outage_id, notice_id), keys.sms_counts(outage_id, notice_id)
         moved = await self._advance(
-            keys=[ledger, counts], args=[account, status, detail, "1" if first else "0"]
+            keys=[ledger, counts],
+            args=[account, status, detail, "1" if first else "0", "", "", keys.stats("sms")],
         )
         return bool(moved)
 

@@ -10,11 +10,12 @@ from publishers.base import PermanentPublishError, RetryablePublishError
 from publishers.registry import PublisherRegistry
 from schemas.clock import Clock
 from schemas.kinds import Status
-from schemas.notices import notice_of
+from schemas.notices import Notice, notice_of
 from schemas.outage import HistoryEntry, Outage
 from schemas.timeline import DEFAULT_REMINDERS, follow_ups
 from store.dispatch import DispatchLedger
 from store.outages import OutageStore
+from store.stats import Stats
 from store.timeline import Timeline
 
 PUBLISH_JOB = "publish_notice"
@@ -63,6 +64,7 @@ async def publish_notice(ctx: dict[str, Any], outage_id: str, notice_id: str) ->
         await ledger.channel_done(outage_id, notice_id, channel, clock())
     if retry_after is not None:
         raise Retry(defer=retry_after)
+    await record_publication(ctx, notice)
     await ledger.complete(outage_id, notice_id)
     await schedule_follow_ups(ctx, notice.outage)
     entry = HistoryEntry(
@@ -92,3 +94,20 @@ async def schedule_follow_ups(ctx: dict[str, Any], outage: Outage) -> None:
     await timeline.replace(outage.id, follow_ups(outage, DEFAULT_REMINDERS))
     if outage.restored_at is not None or outage.status is not Status.PUBLISHED:
         await timeline.clear_overdue(outage.region, outage.id)
+
+
+async def record_publication(ctx: dict[str, Any], notice: Notice) -> None:
+    stats = Stats(ctx["redis"])
+    outage = notice.outage
+    label = f"{outage.kind.value}|{notice.event.value}"
+    await stats.add("published", label)
+    late = outage.minutes_late if notice.change is None else notice.change.minutes_late
+    if late:
+        await stats.add("late", label)
+    if notice.change is None and outage.publication_delay_minutes is not None:
+        delay = outage.publication_delay_minutes
+        for bucket in (5, 10, 15, 20, 30, 60):
+            if delay <= bucket:
+                await stats.add("fault_delay", f"le_{float(bucket)}")
+        await stats.add("fault_delay", "count")
+        await stats.add("fault_delay", "sum", delay)

@@ -13,6 +13,7 @@ from schemas.settings import Settings
 from schemas.sms import release_time
 from schemas.timeline import Event, is_overdue
 from store.outages import OutageStore
+from store.stats import Stats
 from store.timeline import Timeline
 
 log = logging.getLogger("workers.timeline")
@@ -36,6 +37,7 @@ async def fire_due(ctx: dict[str, Any]) -> int:
         if event is Event.FAULT_ALARM:
             if outage.status is Status.PENDING_REVIEW:
                 log.error("fault %s still awaits review with 5 minutes or less of its 20 left", outage_id)
+                await Stats(ctx["redis"]).add("alarms", "fault_review")
             continue
         if outage.status is not Status.PUBLISHED:
             continue

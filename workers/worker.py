@@ -98,6 +98,8 @@ def build_worker(
         ],
         queue_name=settings.queue_name,
         job_timeout=settings.job_timeout,
+        # /ready looks for this key: a worker that stops writing it is not ready.
+        health_check_interval=10,
         redis_pool=redis,
         redis_settings=RedisSettings.from_dsn(settings.redis_url)
         if redis is None and settings.redis_url

@@ -21,6 +21,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.feeds import atom_feed, calendar_feed, cap_document, cap_index
 from api.ivr import WebhookToken, incoming_call, menu_step
 from api.live import Broadcaster
+from api.logs import request_logging
 from api.metrics import ProcessMetrics, health, metrics, ready
 from api.notices import NoticeController
 from api.outages import OutageController
@@ -110,5 +111,8 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             path="/schema",
         ),
         on_shutdown=[broadcaster.close],
+        middleware=[request_logging],
+        # Logging is set up once per process (api.logs); the app must not replace it.
+        logging_config=None,
         debug=False,
     )

@@ -19,6 +19,7 @@ from api.app import create_app
 from api.customers import import_customers
 from api.demo import load_demo
 from api.demo_customers import synthetic_customers
+from api.logs import configure_logging
 from api.service import OutageService
 from schemas.clock import clock_in
 from schemas.customers import FileProblem
@@ -59,7 +60,9 @@ async def _serve_api(settings: Settings, demo: bool) -> None:
             for line in await load_demo(OutageService(settings, redis, clock_in(settings.zone))):
                 print(line, flush=True)
         print(f"API docs: http://{settings.host}:{settings.port}/schema/swagger", flush=True)
-        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_level="info", access_log=False, log_config=None
+        )
         await uvicorn.Server(config).serve()
     finally:
         await redis.aclose()
@@ -201,6 +204,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("serve", "worker"):
+        configure_logging()
     try:
         settings = settings_from_env()
     except SettingsError as exc:

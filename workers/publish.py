@@ -3,6 +3,7 @@
 from datetime import timedelta
 from typing import Any
 
+import structlog
 from arq import Retry
 from arq.connections import ArqRedis
 
@@ -17,6 +18,8 @@ from store.dispatch import DispatchLedger
 from store.outages import OutageStore
 from store.stats import Stats
 from store.timeline import Timeline
+
+log = structlog.get_logger("workers.publish")
 
 PUBLISH_JOB = "publish_notice"
 # A notice still pending this long after publication lost its job; the sweep enqueues it again.
@@ -76,6 +79,8 @@ async def publish_notice(ctx: dict[str, Any], outage_id: str, notice_id: str) ->
         note=f"notice {notice_id} handed to: {', '.join(sorted(outcome)) or 'no channel registered'}",
     )
     await outages.append_history(outage_id, [entry])
+    log.info("notice published", outage_id=outage_id, notice_id=notice_id, kind=notice.outage.kind.value,
+             notice_event=notice.event.value, channels=outcome)  # fmt: skip
     return outcome
 
 

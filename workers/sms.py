@@ -3,6 +3,7 @@
 from datetime import timedelta
 from typing import Any
 
+import structlog
 from arq import Retry
 
 from publishers.sms import RetryBatch, SmsSender, enqueue_batch
@@ -10,6 +11,8 @@ from publishers.sms_providers.base import MessageRef
 from schemas.clock import Clock
 from schemas.settings import Settings
 from store.sms import SmsLedger
+
+log = structlog.get_logger("workers.sms")
 
 
 def backoff(settings: Settings, job_try: int, hint: timedelta) -> timedelta:
@@ -24,7 +27,12 @@ async def send_sms_batch(ctx: dict[str, Any], outage_id: str, notice_id: str, ac
     try:
         await sender.send_batch(outage_id, notice_id, accounts, run_id)
     except RetryBatch as exc:
-        raise Retry(defer=backoff(sender.settings, ctx["job_try"], exc.retry_after)) from exc
+        defer = backoff(sender.settings, ctx["job_try"], exc.retry_after)
+        log.info("sms batch retried", outage_id=outage_id, notice_id=notice_id, job_id=ctx["job_id"],
+                 recipients=len(accounts), attempt=ctx["job_try"], defer_s=defer.total_seconds())  # fmt: skip
+        raise Retry(defer=defer) from exc
+    log.info("sms batch sent", outage_id=outage_id, notice_id=notice_id, job_id=ctx["job_id"],
+             recipients=len(accounts), attempt=ctx["job_try"])  # fmt: skip
     return len(accounts)
 
 

@@ -4,8 +4,9 @@ import secrets
 from typing import Any
 
 from arq.connections import ArqRedis
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
 from litestar.di import Provide
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -35,6 +36,23 @@ from schemas.clock import Clock, clock_in
 from schemas.rules import lead_time_description
 from schemas.settings import Settings
 from store.api_keys import ApiKeyStore
+
+PUBLIC_PREFIXES = ("/outages", "/lookup", "/feeds/", "/api/v1/public/", "/events")
+
+
+def _is_public(request: Request[Any, Any, Any]) -> bool:
+    path = request.url.path
+    return path == "/" or path.startswith(PUBLIC_PREFIXES)
+
+
+def public_rate_limit(settings: Settings) -> list[Any]:
+    """Throttles the public pages, feeds and JSON per client address; the dispatch API and webhooks are not."""
+    if settings.public_rate_limit <= 0:
+        return []
+    config = RateLimitConfig(
+        rate_limit=("second", settings.public_rate_limit), check_throttle_handler=_is_public
+    )
+    return [config.middleware]
 
 
 def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) -> Litestar:
@@ -111,7 +129,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             path="/schema",
         ),
         on_shutdown=[broadcaster.close],
-        middleware=[request_logging],
+        middleware=[request_logging, *public_rate_limit(settings)],
         # Logging is set up once per process (api.logs); the app must not replace it.
         logging_config=None,
         debug=False,

@@ -205,3 +205,23 @@ async def test_bad_polygon_is_refused(client: Client, keys: Keys, clock: FakeClo
     )
     assert open_ring.status_code == 422
     assert open_ring.json()["extra"]["field"] == "polygon"
+
+
+async def test_public_routes_are_rate_limited_per_client(
+    settings: Any, redis: ArqRedis, clock: FakeClock, keys: Keys
+) -> None:
+    import msgspec
+
+    from api.app import create_app
+
+    strict = msgspec.structs.replace(settings, public_rate_limit=3)
+    transport = httpx.ASGITransport(app=create_app(strict, redis, clock))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        statuses = [(await client.get("/api/v1/public/outages")).status_code for _ in range(5)]
+        assert statuses[:3] == [200, 200, 200] and statuses[-1] == 429
+        # The dispatch API is not throttled by this.
+        dispatch = [
+            (await client.get("/api/v1/outages", headers=keys.headers("reviewer"))).status_code
+            for _ in range(5)
+        ]
+        assert dispatch == [200] * 5

@@ -173,6 +173,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--demo", action="store_true", help="load demo keys and outages (once)")
     commands.add_parser("worker", help="run an arq worker against REDIS_URL")
+    commands.add_parser("api", help="run the API alone against REDIS_URL (for several API processes)")
     keys = commands.add_parser("keys", help="API keys of dispatch centres").add_subparsers(
         dest="keys_command", required=True
     )
@@ -204,8 +205,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command in ("serve", "worker"):
+    if args.command in ("serve", "worker", "api"):
         configure_logging()
+    if args.command == "api":
+        if settings.redis_url is None:
+            print("settings: the api command needs REDIS_URL", file=sys.stderr)
+            return 2
+        asyncio.run(_serve_api(settings, demo=False))
+        return 0
     try:
         settings = settings_from_env()
     except SettingsError as exc:

@@ -207,17 +207,17 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command in ("serve", "worker", "api"):
         configure_logging()
+    try:
+        settings = settings_from_env()
+    except SettingsError as exc:
+        print(f"settings: {exc}", file=sys.stderr)
+        return 2
     if args.command == "api":
         if settings.redis_url is None:
             print("settings: the api command needs REDIS_URL", file=sys.stderr)
             return 2
         asyncio.run(_serve_api(settings, demo=False))
         return 0
-    try:
-        settings = settings_from_env()
-    except SettingsError as exc:
-        print(f"settings: {exc}", file=sys.stderr)
-        return 2
     if args.command == "serve":
         serve(settings, args.demo or settings.demo_data)
         return 0

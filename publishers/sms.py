@@ -19,6 +19,7 @@ from publishers.sms_providers.base import (
     PermanentProviderError,
     RetryableProviderError,
     SmsProvider,
+    UncertainProviderError,
 )
 from publishers.sms_text import SmsTexts
 from schemas.clock import Clock
@@ -208,8 +209,21 @@ class SmsSender:
         if wait > 0:
             await asyncio.sleep(wait)
         ref = MessageRef(outage_id, notice_id, account, customer.language)
+        started = self.clock()
         try:
             sent = await self.provider.send(customer.phone, body, ref)
+        except UncertainProviderError as exc:
+            # A 5xx may come after the message was created: only send again if it does not exist.
+            try:
+                found = await self.provider.find(customer.phone, body, started)
+            except Exception:
+                await self.ledger.advance(outage_id, notice_id, account, "unconfirmed", exc.code)
+                return None
+            if found is not None:
+                await self.ledger.record_sent(outage_id, notice_id, account, found.status, found.sid)
+                return None
+            await self.ledger.release(outage_id, notice_id, account, run_id)
+            return exc.retry_after or timedelta(0)
         except RetryableProviderError as exc:
             await self.ledger.release(outage_id, notice_id, account, run_id)
             return exc.retry_after or timedelta(0)

@@ -27,10 +27,11 @@ class FakeTwilio:
     def __init__(self) -> None:
         self.requests: list[dict[str, str]] = []
         self.created: list[dict[str, str]] = []
-        self._plan: deque[tuple[int, int | None]] = deque()
+        self._plan: deque[tuple[int, int | None, bool]] = deque()
         self.number_errors: dict[str, tuple[int, int]] = {}
         # Seconds each accepted request takes, to keep a fan-out going long enough to interrupt.
         self.delay = 0.0
+        self.lookups = 0
         self._lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -40,9 +41,12 @@ class FakeTwilio:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def answer_next(self, status: int, code: int | None = None, times: int = 1) -> None:
+    def answer_next(
+        self, status: int, code: int | None = None, times: int = 1, *, after_accepting: bool = False
+    ) -> None:
+        """The next requests get this error; `after_accepting`: the message is created all the same."""
         with self._lock:
-            self._plan.extend([(status, code)] * times)
+            self._plan.extend([(status, code, after_accepting)] * times)
 
     def start(self) -> "FakeTwilio":
         self.thread.start()
@@ -55,13 +59,13 @@ class FakeTwilio:
     def messages_to(self, number: str) -> list[dict[str, str]]:
         return [m for m in self.created if m["To"] == number]
 
-    def _decide(self, form: dict[str, str]) -> tuple[int, int | None]:
+    def _decide(self, form: dict[str, str]) -> tuple[int, int | None, bool]:
         with self._lock:
             if form.get("To") in self.number_errors:
-                return self.number_errors[form["To"]]
+                return (*self.number_errors[form["To"]], False)
             if self._plan:
                 return self._plan.popleft()
-        return 201, None
+        return 201, None, True
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -77,6 +81,20 @@ class FakeTwilio:
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def do_GET(self) -> None:
+                path, _, query = self.path.partition("?")
+                if path != f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json":
+                    self._send(404, {"code": 20404, "message": "not found", "status": 404})
+                    return
+                to = parse_qs(query).get("To", [""])[0]
+                with fake._lock:
+                    fake.lookups += 1
+                    found = [m for m in fake.created if m["To"] == to]
+                messages = [{"sid": m["sid"], "to": m["To"], "from": m["From"], "body": m["Body"], "status": "queued",
+                             "account_sid": ACCOUNT_SID} for m in reversed(found)]  # fmt: skip
+                self._send(200, {"messages": messages, "next_page_uri": None, "page": 0, "page_size": 50,
+                                 "uri": path})  # fmt: skip
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
@@ -95,16 +113,16 @@ class FakeTwilio:
                 if missing:
                     self._send(400, {"code": 21602, "message": f"missing {missing}", "status": 400})
                     return
-                status, code = fake._decide(form)
+                status, code, accepted = fake._decide(form)
+                if fake.delay and accepted:
+                    time.sleep(fake.delay)
+                sid = "SM" + secrets.token_hex(16)
+                if accepted:
+                    with fake._lock:
+                        fake.created.append({**form, "sid": sid})
                 if status >= 300:
                     self._send(status, {"code": code or status, "message": "fake failure", "status": status})
                     return
-                if fake.delay:
-                    time.sleep(fake.delay)
-                sid = "SM" + secrets.token_hex(16)
-                created = {**form, "sid": sid}
-                with fake._lock:
-                    fake.created.append(created)
                 self._send(201, {
                     "sid": sid, "account_sid": ACCOUNT_SID, "to": form["To"], "from": form["From"],
                     "body": form["Body"], "status": "queued", "num_segments": "1", "direction": "outbound-api",

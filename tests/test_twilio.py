@@ -247,3 +247,22 @@ async def test_inbound_stop_start_help_and_status(
     assert "Switchgear replacement" in chinese and "停电" in chinese
     stranger = await _inbound(client, phone(99), "停电")
     assert "未登记" in stranger
+
+
+async def test_throttling_then_errors_after_accepting_still_one_message_each(
+    client: httpx.AsyncClient, keys: Keys, clock: FakeClock, redis: ArqRedis, twilio_settings: Settings,
+    fake_twilio: FakeTwilio,
+) -> None:  # fmt: skip
+    await load(redis, *(row(f"A{n}", phone(n)) for n in range(6)))
+    fake_twilio.answer_next(429, 20429, times=4)
+    fake_twilio.answer_next(500, times=3, after_accepting=True)
+    fake_twilio.answer_next(503, times=2)
+    outage_id = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await _run(twilio_settings, redis, clock)
+    for n in range(6):
+        assert len(fake_twilio.messages_to(phone(n))) == 1, n
+    sms = await _sms(client, keys, outage_id)
+    assert (sms["accepted"], sms["unconfirmed"], sms["sending"]) == (6, 0, 0)
+    assert sms["retries"] == 6  # 4 throttled + 2 server errors that had created nothing
+    assert fake_twilio.lookups == 5  # every 5xx was checked before sending again
+    assert len(fake_twilio.requests) == 6 + 4 + 3 + 2 - 3  # the 3 accepted-then-500 were not sent again

@@ -1,6 +1,6 @@
 """What an SMS provider does and the errors it raises (never a False return)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import msgspec
@@ -42,6 +42,10 @@ class PermanentProviderError(ProviderError):
         self.opted_out = opted_out
 
 
+class UncertainProviderError(RetryableProviderError):
+    """A server error: the message may have been created anyway. Look before sending again."""
+
+
 class AmbiguousProviderError(ProviderError):
     """No answer (timeout, connection lost mid-request): the message may or may not exist."""
 
@@ -53,5 +57,9 @@ class SmsProvider(Protocol):
         ...
 
     async def send(self, to: str, body: str, ref: MessageRef) -> SentMessage: ...
+
+    async def find(self, to: str, body: str, since: datetime) -> SentMessage | None:
+        """The message with this body sent to `to` since `since`, if the provider has it."""
+        ...
 
     async def close(self) -> None: ...

@@ -1,7 +1,7 @@
 """Twilio Programmable Messaging through the SDK's async client."""
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
@@ -14,6 +14,7 @@ from publishers.sms_providers.base import (
     PermanentProviderError,
     RetryableProviderError,
     SentMessage,
+    UncertainProviderError,
 )
 
 # Twilio error codes: https://www.twilio.com/docs/api/errors
@@ -52,8 +53,10 @@ class TwilioProvider:
                 )
         except TwilioRestException as exc:
             code = exc.code or exc.status
-            if exc.status == 429 or exc.code == TOO_MANY_REQUESTS or exc.status >= 500:
-                raise RetryableProviderError(str(code), exc.msg or "throttled or server error") from exc
+            if exc.status == 429 or exc.code == TOO_MANY_REQUESTS:
+                raise RetryableProviderError(str(code), exc.msg or "throttled") from exc
+            if exc.status >= 500:
+                raise UncertainProviderError(str(code), exc.msg or "server error") from exc
             raise PermanentProviderError(
                 str(code), exc.msg or "refused", opted_out=exc.code == UNSUBSCRIBED_RECIPIENT
             ) from exc
@@ -63,6 +66,16 @@ class TwilioProvider:
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise AmbiguousProviderError("no_answer", str(exc) or type(exc).__name__) from exc
         return SentMessage(sid=str(message.sid))
+
+    async def find(self, to: str, body: str, since: datetime) -> SentMessage | None:
+        """Twilio filters by day (UTC); the body tells this notice's message from others that day."""
+        day = since.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+        async with asyncio.timeout(self.timeout):
+            recent = await self.client.messages.list_async(to=to, date_sent_after=day, limit=50)
+        for message in recent:
+            if message.body == body:
+                return SentMessage(sid=str(message.sid))
+        return None
 
     async def close(self) -> None:
         await self._http.close()

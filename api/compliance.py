@@ -12,7 +12,7 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 from redis.asyncio import Redis
 
-from api.outages import _aware
+from api.outages import aware_or_refused
 from api.service import OutageService
 from publishers.sms_text import LANGUAGES, SmsTexts
 from schemas.compliance import ComplianceReport, NoticeRow, compliance_report, notice_rows, with_delivery
@@ -41,8 +41,8 @@ async def _rows(outages: OutageService, caller: ApiKey, redis: Redis) -> list[No
 def _period(
     outages: OutageService, start: datetime | None, end: datetime | None
 ) -> tuple[datetime, datetime]:
-    end = _aware(end, "to") or outages.clock()
-    return _aware(start, "from") or end - DEFAULT_PERIOD, end
+    end = aware_or_refused(end, "to") or outages.clock()
+    return aware_or_refused(start, "from") or end - DEFAULT_PERIOD, end
 
 
 def _region(caller: ApiKey, region: str | None) -> str:

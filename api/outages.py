@@ -26,7 +26,7 @@ from schemas.outage import ChangeRequest, HistoryEntry, Outage, OutagePage, Outa
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
-def _aware(value: datetime | None, name: str) -> datetime | None:
+def aware_or_refused(value: datetime | None, name: str) -> datetime | None:
     if value is not None and value.tzinfo is None:
         raise Unprocessable(
             f"{name}: give an RFC 3339 time with an offset, e.g. 2026-12-08T08:00:00+08:00",
@@ -79,7 +79,7 @@ class OutageController(Controller):
                 f"region: this key reads region {caller.region}, not {region}", field="region", rule="region"
             )
         found = await outages.search(
-            caller, status=status, kind=kind, active_at=_aware(active_at, "active_at")
+            caller, status=status, kind=kind, active_at=aware_or_refused(active_at, "active_at")
         )
         return OutagePage(items=found[offset : offset + limit], total=len(found), limit=limit, offset=offset)
 

@@ -31,7 +31,7 @@ from schemas.sms import important_only, named_accounts_only, release_time, sms_s
 from store.customers import CustomerStore
 from store.outages import OutageStore
 from store.rate import RateLimiter
-from store.sms import HeldBatch, SmsLedger
+from store.sms import FanoutWatch, HeldBatch, SmsLedger
 
 SEND_BATCH_JOB = "send_sms_batch"
 
@@ -87,8 +87,13 @@ class SmsPublisher:
             important_only=important_only(outage.kind, self.settings.temporary_audience),
         )
 
-    async def publish(self, notice: Notice) -> None:
+    async def publish(self, notice: Notice, *, attempt: int = 0) -> None:
+        """Fan out; `attempt` > 0 runs the batches again under new job ids (the sweep of a stalled one)."""
         outage = notice.outage
+        await FanoutWatch(self.redis).started(outage.id, notice.id, self.clock())
+        if attempt:
+            await self._enqueue(notice, attempt)
+            return
         recipients = await self.resolve_audience(notice)
         await self.ledger.set_recipients(outage.id, notice.id, recipients)
         s = self.settings
@@ -98,14 +103,20 @@ class SmsPublisher:
             if original_release is not None:
                 # The outage notice itself is held for quiet hours: its change must not overtake it.
                 release_at = original_release + timedelta(seconds=1)
-        batches = await self.ledger.audience_batches(outage.id, s.sms_batch_size)
-        for index, accounts in enumerate(batches):
-            batch_id = f"{outage.id}:{notice.id}:{index}"
-            batch = HeldBatch(outage.id, notice.id, accounts)
-            if release_at is not None:
-                await self.ledger.hold(batch_id, batch, release_at)
-            else:
-                await enqueue_batch(self.redis, s.queue_name, batch_id, batch)
+        if release_at is not None:
+            for index, accounts in enumerate(await self.ledger.audience_batches(outage.id, s.sms_batch_size)):
+                await self.ledger.hold(
+                    f"{outage.id}:{notice.id}:{index}", HeldBatch(outage.id, notice.id, accounts), release_at
+                )
+            return
+        await self._enqueue(notice, 0)
+
+    async def _enqueue(self, notice: Notice, attempt: int) -> None:
+        outage, s = notice.outage, self.settings
+        suffix = f":r{attempt}" if attempt else ""
+        for index, accounts in enumerate(await self.ledger.audience_batches(outage.id, s.sms_batch_size)):
+            batch_id = f"{outage.id}:{notice.id}:{index}{suffix}"
+            await enqueue_batch(self.redis, s.queue_name, batch_id, HeldBatch(outage.id, notice.id, accounts))
 
 
 class SmsSender:

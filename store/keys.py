@@ -194,3 +194,13 @@ def worker_heartbeat(queue_name: str) -> str:
 
 def all_review_queues() -> str:
     return f"{PREFIX}:region:*:reviews"
+
+
+def sms_fanouts() -> str:
+    """Sorted set of 'outage_id/notice_id' whose SMS fan-out is not known to be finished, by last check."""
+    return f"{PREFIX}:sms:fanouts"
+
+
+def sms_fanout_progress() -> str:
+    """Hash 'outage_id/notice_id' -> how many were still waiting at the last check."""
+    return f"{PREFIX}:sms:fanouts:progress"

@@ -284,3 +284,35 @@ class SmsLedger:
             pipe.lrange(keys.sms_outbox(), offset, offset + limit - 1)
             total, raws = await pipe.execute()
         return int(total), [_outbox_decoder.decode(r) for r in raws]
+
+
+class FanoutWatch:
+    """Fan-outs that may still have recipients waiting, so a stalled one is found and resumed."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def started(self, outage_id: str, notice_id: str, at: datetime) -> None:
+        await self.redis.zadd(keys.sms_fanouts(), {f"{outage_id}/{notice_id}": at.timestamp()})
+
+    async def due(self, checked_before: datetime) -> list[tuple[str, str]]:
+        members = await self.redis.zrangebyscore(keys.sms_fanouts(), "-inf", checked_before.timestamp())
+        pairs = [m.decode().partition("/") for m in members]
+        return [(outage_id, notice_id) for outage_id, _, notice_id in pairs]
+
+    async def checked(self, outage_id: str, notice_id: str, at: datetime, waiting: int) -> int | None:
+        """Record a check; returns how many were waiting at the previous one."""
+        member = f"{outage_id}/{notice_id}"
+        previous = await self.redis.hget(keys.sms_fanout_progress(), member)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(keys.sms_fanouts(), {member: at.timestamp()})
+            pipe.hset(keys.sms_fanout_progress(), member, str(waiting))
+            await pipe.execute()
+        return None if previous is None else int(previous)
+
+    async def finished(self, outage_id: str, notice_id: str) -> None:
+        member = f"{outage_id}/{notice_id}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(keys.sms_fanouts(), member)
+            pipe.hdel(keys.sms_fanout_progress(), member)
+            await pipe.execute()

@@ -266,3 +266,27 @@ async def test_throttling_then_errors_after_accepting_still_one_message_each(
     assert sms["retries"] == 6  # 4 throttled + 2 server errors that had created nothing
     assert fake_twilio.lookups == 5  # every 5xx was checked before sending again
     assert len(fake_twilio.requests) == 6 + 4 + 3 + 2 - 3  # the 3 accepted-then-500 were not sent again
+
+
+async def test_a_fan_out_whose_batches_gave_up_is_resumed_once_twilio_is_back(
+    client: httpx.AsyncClient, keys: Keys, clock: FakeClock, redis: ArqRedis, twilio_settings: Settings,
+    fake_twilio: FakeTwilio,
+) -> None:  # fmt: skip
+    await load(redis, *(row(f"A{n}", phone(n)) for n in range(6)))
+    fake_twilio.answer_next(503, times=100_000)
+    outage_id = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await _run(twilio_settings, redis, clock)
+    assert fake_twilio.created == []
+    assert (await _sms(client, keys, outage_id))["queued"] == 6, "every try failed: the batch job gave up"
+    fake_twilio.answer_next(201, times=0)
+    fake_twilio._plan.clear()  # Twilio is back
+    clock.advance(minutes=6)
+    await _run(twilio_settings, redis, clock)  # first check: notes 6 waiting
+    assert fake_twilio.created == []
+    clock.advance(minutes=6)
+    await _run(twilio_settings, redis, clock)  # no progress since: resumed
+    assert sorted(m["To"] for m in fake_twilio.created) == [phone(n) for n in range(6)]
+    clock.advance(minutes=6)
+    await _run(twilio_settings, redis, clock)  # finished: nothing more
+    assert len(fake_twilio.created) == 6
+    assert (await _sms(client, keys, outage_id))["accepted"] == 6

@@ -6,11 +6,14 @@ from typing import Any
 import structlog
 from arq import Retry
 
-from publishers.sms import RetryBatch, SmsSender, enqueue_batch
+from publishers.sms import RetryBatch, SmsPublisher, SmsSender, enqueue_batch
 from publishers.sms_providers.base import MessageRef
 from schemas.clock import Clock
+from schemas.deliveries import sms_delivery
+from schemas.notices import notice_of
 from schemas.settings import Settings
-from store.sms import SmsLedger
+from store.outages import OutageStore
+from store.sms import FanoutWatch, SmsLedger
 
 log = structlog.get_logger("workers.sms")
 
@@ -51,3 +54,32 @@ async def send_ivr_sms(ctx: dict[str, Any], phone: str, body: str, language: str
     sender: SmsSender = ctx["sms_sender"]
     sent = await sender.provider.send(phone, body, MessageRef("ivr", call_sid, "", language))
     return sent.sid
+
+
+# A fan-out is checked this often; no progress between two checks means its batches stopped.
+STALL_CHECK = timedelta(minutes=5)
+
+
+async def sweep_stalled_fanouts(ctx: dict[str, Any]) -> int:
+    """Resumes fan-outs whose batch jobs gave up (e.g. a provider outage longer than their retries)."""
+    clock: Clock = ctx["clock"]
+    publisher: SmsPublisher = ctx["sms_publisher"]
+    watch = FanoutWatch(ctx["redis"])
+    ledger = SmsLedger(ctx["redis"])
+    now = clock()
+    resumed = 0
+    for outage_id, notice_id in await watch.due(checked_before=now - STALL_CHECK):
+        counts = sms_delivery(await ledger.counts(outage_id, notice_id))
+        waiting = counts.queued + counts.sending
+        if waiting == 0 and counts.held == 0:
+            await watch.finished(outage_id, notice_id)
+            continue
+        previous = await watch.checked(outage_id, notice_id, now, waiting)
+        if waiting and previous is not None and waiting >= previous:
+            notice = notice_of(await OutageStore(ctx["redis"]).get(outage_id), notice_id)
+            log.warning(
+                "sms fan-out stalled, resuming", outage_id=outage_id, notice_id=notice_id, waiting=waiting
+            )
+            await publisher.publish(notice, attempt=int(now.timestamp()))
+            resumed += 1
+    return resumed

@@ -21,7 +21,7 @@ from store.dispatch import DispatchLedger
 from store.outages import OutageStore
 from store.sms import SmsLedger
 from workers.publish import PUBLISH_JOB, publish_notice, redispatch_lost
-from workers.sms import release_held_sms, send_ivr_sms, send_sms_batch
+from workers.sms import release_held_sms, send_ivr_sms, send_sms_batch, sweep_stalled_fanouts
 from workers.timeline import fire_due
 
 RegistryFactory = Callable[[ArqRedis], PublisherRegistry]
@@ -73,6 +73,7 @@ def build_worker(
         provider = sms_provider(settings, pool, clock)
         texts = SmsTexts(settings.zone, settings.hotline, settings.sms_signature)
         ctx["sms_sender"] = SmsSender(pool, settings, provider, texts, clock)
+        ctx["sms_publisher"] = SmsPublisher(pool, settings, clock)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         await ctx["sms_sender"].provider.close()
@@ -95,6 +96,13 @@ def build_worker(
             cron(redispatch_lost, second={0}, run_at_startup=True, unique=True),
             cron(release_held_sms, second={30}, run_at_startup=True, unique=True),
             cron(fire_due, second={15}, run_at_startup=True, unique=True),
+            cron(
+                sweep_stalled_fanouts,
+                minute=set(range(0, 60, 5)),
+                second={45},
+                run_at_startup=True,
+                unique=True,
+            ),
         ],
         queue_name=settings.queue_name,
         job_timeout=settings.job_timeout,

@@ -9,13 +9,12 @@ from arq.connections import ArqRedis
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from redis.exceptions import RedisError
-from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from api.metrics import ProcessMetrics
+from api.twilio_signature import verified_params
 from schemas.clock import Clock
 from schemas.customers import e164
-from schemas.errors import Forbidden
 from schemas.ivr import PARENT, PROMPTS, IvrOutage, State, describe, planned_soon, relevant
 from schemas.settings import Settings
 from store.customers import CustomerStore
@@ -88,19 +87,6 @@ class Call:
 
     def done(self) -> Response[str]:
         return Response(str(self.twiml), media_type="application/xml")
-
-
-async def _signed_params(request: Request[Any, Any, Any], settings: Settings, token: str) -> dict[str, str]:
-    form = await request.form()
-    params = {key: str(value) for key, value in form.items()}
-    query = f"?{request.url.query}" if request.url.query else ""
-    url = settings.public_base_url + request.url.path + query
-    signature = request.headers.get("x-twilio-signature", "")
-    if not signature or not RequestValidator(token).validate(url, params, signature):
-        raise Forbidden(
-            "X-Twilio-Signature is missing or does not match", field="X-Twilio-Signature", rule="signature"
-        )
-    return params
 
 
 class Menu:
@@ -258,7 +244,7 @@ async def incoming_call(
     webhook_token: NamedDependency[WebhookToken],
     process_metrics: NamedDependency[ProcessMetrics],
 ) -> Response[str]:
-    params = await _signed_params(request, settings, webhook_token)
+    params = await verified_params(request, settings.public_base_url, webhook_token)
     call = Call(request, params, settings)
 
     async def greet() -> Response[str]:
@@ -282,7 +268,7 @@ async def menu_step(
     webhook_token: NamedDependency[WebhookToken],
     process_metrics: NamedDependency[ProcessMetrics],
 ) -> Response[str]:
-    params = await _signed_params(request, settings, webhook_token)
+    params = await verified_params(request, settings.public_base_url, webhook_token)
     call = Call(request, params, settings)
     menu = Menu(call, redis, clock)
     if request.query_params.get("step") == "choose":

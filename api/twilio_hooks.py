@@ -5,12 +5,12 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from redis.asyncio import Redis
-from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from api.service import OutageService
+from api.twilio_signature import verified_params
 from schemas.customers import e164
-from schemas.errors import Forbidden, NotFound
+from schemas.errors import NotFound
 from schemas.kinds import MARKETING_KINDS, Status
 from schemas.outage import Outage
 from schemas.settings import Settings
@@ -34,18 +34,9 @@ RECEIPT_STATUS = {
 
 
 async def _signed_form(request: Request[Any, Any, Any], settings: Settings) -> dict[str, str]:
-    """The form parameters, if X-Twilio-Signature matches them and our public URL (never the Host header)."""
     if not settings.twilio_auth_token:
         raise NotFound("Twilio is not configured", rule="twilio_configured")
-    form = await request.form()
-    params = {key: str(value) for key, value in form.items()}
-    url = settings.public_base_url + request.url.path
-    signature = request.headers.get("x-twilio-signature", "")
-    if not signature or not RequestValidator(settings.twilio_auth_token).validate(url, params, signature):
-        raise Forbidden(
-            "X-Twilio-Signature is missing or does not match", field="X-Twilio-Signature", rule="signature"
-        )
-    return params
+    return await verified_params(request, settings.public_base_url, settings.twilio_auth_token)
 
 
 @post("/twilio/sms/status", include_in_schema=False, status_code=204)

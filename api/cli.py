@@ -51,21 +51,43 @@ async def _connected(settings: Settings) -> AsyncIterator[ArqRedis]:
             embedded.stop()
 
 
-async def _serve_api(settings: Settings, demo: bool) -> None:
+async def _load_demo(settings: Settings) -> None:
     assert settings.redis_url is not None
     redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
     try:
-        app = create_app(settings, redis)
-        if demo:
-            for line in await load_demo(OutageService(settings, redis, clock_in(settings.zone))):
-                print(line, flush=True)
-        print(f"API docs: http://{settings.host}:{settings.port}/schema/swagger", flush=True)
+        for line in await load_demo(OutageService(settings, redis, clock_in(settings.zone))):
+            print(line, flush=True)
+    finally:
+        await redis.aclose()
+
+
+async def _serve_api(settings: Settings) -> None:
+    assert settings.redis_url is not None
+    redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    try:
         config = uvicorn.Config(
-            app, host=settings.host, port=settings.port, log_level="info", access_log=False, log_config=None
-        )
+            create_app(settings, redis),
+            host=settings.host, port=settings.port, log_level="info", access_log=False, log_config=None,
+        )  # fmt: skip
         await uvicorn.Server(config).serve()
     finally:
         await redis.aclose()
+
+
+def run_api(settings: Settings, demo: bool) -> None:
+    """The API in this process, or API_PROCESSES processes of api.asgi:app sharing the port."""
+    assert settings.redis_url is not None
+    if demo:
+        asyncio.run(_load_demo(settings))
+    print(f"API docs: http://{settings.host}:{settings.port}/schema/swagger", flush=True)
+    if settings.api_processes == 1:
+        asyncio.run(_serve_api(settings))
+        return
+    os.environ["REDIS_URL"] = settings.redis_url
+    uvicorn.run(
+        "api.asgi:app", factory=True, workers=settings.api_processes, host=settings.host, port=settings.port,
+        log_level="info", access_log=False, log_config=None,
+    )  # fmt: skip
 
 
 def serve(settings: Settings, demo: bool) -> None:
@@ -84,7 +106,7 @@ def serve(settings: Settings, demo: bool) -> None:
     # reaches the cleanup below instead of killing the process with the children still running.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        asyncio.run(_serve_api(settings, demo))
+        run_api(settings, demo)
     except KeyboardInterrupt:
         pass
     finally:
@@ -216,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         if settings.redis_url is None:
             print("settings: the api command needs REDIS_URL", file=sys.stderr)
             return 2
-        asyncio.run(_serve_api(settings, demo=False))
+        run_api(settings, demo=False)
         return 0
     if args.command == "serve":
         serve(settings, args.demo or settings.demo_data)

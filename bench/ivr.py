@@ -71,12 +71,18 @@ def run() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=200)
+    parser.add_argument("--api-processes", type=int, default=1)
     args = parser.parse_args()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with (
         tempfile.TemporaryDirectory() as folder,
-        running_service(PORT=str(port), TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=base) as (_, env),
+        running_service(
+            PORT=str(port),
+            TWILIO_AUTH_TOKEN=TOKEN,
+            PUBLIC_BASE_URL=base,
+            API_PROCESSES=str(args.api_processes),
+        ) as (_, env),
     ):
         csv = Path(folder) / "customers.csv"
         with csv.open("w") as out:
@@ -112,7 +118,8 @@ def run() -> None:
         after = sms(base, rev, storm)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(
-        f"wrk 1 thread, {args.connections} connections, {args.seconds} s per run; one API process, one worker"
+        f"wrk 1 thread, {args.connections} connections, {args.seconds} s per run; "
+        f"{args.api_processes} API process(es), one worker"
     )
     print(line("GET /health (baseline)", health, None))
     print(line("IVR answer to '1', known caller with an outage", quiet, health))

@@ -43,6 +43,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ivr_voice_en: str = "Polly.Joanna"
     ivr_agent_number: str = "+8695598"
     ivr_data_timeout: float = 2.0
+    # API processes `serve` and `api` run (one per core is a good start).
+    api_processes: int = 1
     # Public pages, feeds and JSON: requests per second per client address; 0 turns it off.
     # Generous, because mobile carriers put many customers behind one address.
     public_rate_limit: int = 50
@@ -147,6 +149,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         cap_sender=env.get("CAP_SENDER", "95598@sgcc.com.cn"),
         delivery_threshold=_number(env, "DELIVERY_THRESHOLD", "0.95", float),
         public_rate_limit=_number(env, "PUBLIC_RATE_LIMIT", "50"),
+        api_processes=max(1, _number(env, "API_PROCESSES", "1")),
         ivr_greeting_prefix=env.get("IVR_GREETING_PREFIX", "您好"),
         ivr_voice_zh=env.get("IVR_VOICE_ZH", "Polly.Zhiyu"),
         ivr_voice_en=env.get("IVR_VOICE_EN", "Polly.Joanna"),

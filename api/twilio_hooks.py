@@ -19,7 +19,6 @@ from store.sms import SmsLedger
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "退订", "TD"}
 START_WORDS = {"START", "YES", "UNSTOP", "订阅"}
-HELP_WORDS = {"HELP", "INFO", "帮助"}
 STATUS_WORDS = {"STATUS", "OUTAGE", "停电", "状态", "查询"}
 # Twilio's receipt statuses, in our ledger's words.
 RECEIPT_STATUS = {
@@ -92,6 +91,7 @@ async def sms_inbound(
         return _reply("Outage SMS resumed." if english else "您已恢复接收停电通知短信。")
     if word in STATUS_WORDS:
         return _reply(await _status_text(outages, redis, accounts, english))
+    # HELP, and anything not understood, gets the help text.
     return _reply(
         f"State Grid outage notices. Reply STATUS for outages at your address, STOP to unsubscribe. Call {hotline}."
         if english

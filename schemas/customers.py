@@ -28,7 +28,6 @@ REQUIRED_COLUMNS = (
     "important",
     "language",
 )
-OPTIONAL_COLUMNS = ("address",)
 
 
 class Customer(msgspec.Struct, frozen=True, kw_only=True):
@@ -120,13 +119,6 @@ def validate_rows(rows: list[tuple[int, dict[str, str]]]) -> list[tuple[int, Cus
         except ValueError as exc:
             found.append((line, RowProblem(line, str(exc))))
     return found
-
-
-def parse_customer_csv(lines: Iterable[str]) -> Iterator[Customer | RowProblem]:
-    """Customers and problems in file order."""
-    for line, row in customer_rows(lines):
-        for _, item in validate_rows([(line, row)]):
-            yield item
 
 
 class ImportReport(msgspec.Struct, kw_only=True):

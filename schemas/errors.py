@@ -30,7 +30,3 @@ class Conflict(ServiceError):
 
 class Unprocessable(ServiceError):
     status_code = 422
-
-
-class StoreUnavailable(ServiceError):
-    status_code = 503

@@ -144,16 +144,8 @@ class SmsLedger:
     async def set_recipients(self, outage_id: str, notice_id: str, count: int) -> None:
         await self.redis.hset(keys.sms_counts(outage_id, notice_id), "recipients", str(count))
 
-    async def claim(self, outage_id: str, notice_id: str, accounts: Sequence[str], run_id: str) -> list[str]:
-        """Per account: 'claimed' (send it), 'unconfirmed' (a dead run's send), or its settled status."""
-        ledger, counts = keys.sms_ledger(outage_id, notice_id), keys.sms_counts(outage_id, notice_id)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for account in accounts:
-                await self._claim(keys=[ledger, counts], args=[account, run_id], client=pipe)
-            results = await pipe.execute()
-        return [r.decode() if isinstance(r, bytes) else str(r) for r in results]
-
     async def claim_one(self, outage_id: str, notice_id: str, account: str, run_id: str) -> str:
+        """'claimed' (send it), 'unconfirmed' (a dead run's send), or the account's settled status."""
         ledger, counts = keys.sms_ledger(outage_id, notice_id), keys.sms_counts(outage_id, notice_id)
         result = await self._claim(keys=[ledger, counts], args=[account, run_id])
         return result.decode() if isinstance(result, bytes) else str(result)
@@ -220,12 +212,6 @@ class SmsLedger:
     async def counts(self, outage_id: str, notice_id: str) -> dict[str, int]:
         raw = await self.redis.hgetall(keys.sms_counts(outage_id, notice_id))
         return {k.decode(): int(v) for k, v in raw.items()}
-
-    async def remember_sid(self, sid: str, outage_id: str, notice_id: str, account: str) -> None:
-        # Callbacks come within days; two weeks covers Twilio's retries and late receipts.
-        await self.redis.set(
-            keys.sms_by_sid(sid), f"{outage_id}|{notice_id}|{account}", ex=timedelta(days=14)
-        )
 
     async def by_sid(self, sid: str) -> tuple[str, str, str] | None:
         raw = await self.redis.get(keys.sms_by_sid(sid))

@@ -37,21 +37,10 @@ class Timeline:
     async def schedule(self, outage_id: str, timed: Timed) -> None:
         await self.redis.zadd(keys.timeline(), {f"{timed.event.value}|{outage_id}": timed.at.timestamp()})
 
-    async def cancel(self, outage_id: str, event: Event) -> None:
-        await self.redis.zrem(keys.timeline(), f"{event.value}|{outage_id}")
-
     async def take_due(self, now: datetime, limit: int = 500) -> list[tuple[Event, str]]:
         taken = await self._take(keys=[keys.timeline()], args=[now.timestamp(), limit])
         pairs = [m.decode().partition("|") for m in taken]
         return [(Event(event), outage_id) for event, _, outage_id in pairs]
-
-    async def pending(self, outage_id: str) -> dict[Event, datetime]:
-        found = {}
-        for event in Event:
-            score = await self.redis.zscore(keys.timeline(), f"{event.value}|{outage_id}")
-            if score is not None:
-                found[event] = datetime.fromtimestamp(score).astimezone()
-        return found
 
     async def flag_overdue(self, region: str, outage_id: str, since: datetime) -> None:
         await self.redis.zadd(keys.overdue(region), {outage_id: since.timestamp()})

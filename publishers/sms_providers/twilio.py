@@ -19,7 +19,6 @@ from publishers.sms_providers.base import (
 
 # Twilio error codes: https://www.twilio.com/docs/api/errors
 TOO_MANY_REQUESTS = 20429
-INVALID_TO_NUMBER = 21211
 UNSUBSCRIBED_RECIPIENT = 21610
 
 

@@ -3,6 +3,7 @@
 from collections.abc import Iterable, Iterator
 
 from publishers.base import Publisher
+from schemas.notices import Notice
 
 
 class PublisherRegistry:
@@ -21,3 +22,10 @@ class PublisherRegistry:
 
     def channels(self) -> list[str]:
         return list(self._publishers)
+
+    async def publish_to(self, channels: Iterable[str], notice: Notice) -> None:
+        """Hands a notice to the named channels only (those registered)."""
+        for channel in channels:
+            publisher = self._publishers.get(channel)
+            if publisher is not None:
+                await publisher.publish(notice)

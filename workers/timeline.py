@@ -4,7 +4,6 @@ import logging
 from typing import Any
 
 from publishers.registry import PublisherRegistry
-from publishers.sms import SmsPublisher
 from schemas.clock import Clock
 from schemas.kinds import NoticeEvent, OutageKind, Status
 from schemas.notices import Notice, notice_of, reminder_id, started_id
@@ -42,26 +41,17 @@ async def fire_due(ctx: dict[str, Any]) -> int:
         if outage.status is not Status.PUBLISHED:
             continue
         if event is Event.REMINDER and outage.starts_at > now:
-            reminder = notice_of(outage, reminder_id(outage))
-            for publisher in registry:
-                if isinstance(publisher, SmsPublisher):
-                    await publisher.publish(reminder)
+            await registry.publish_to(["sms"], notice_of(outage, reminder_id(outage)))
         elif event is Event.STARTS:
             # Pages, feeds and the phone menu now say "in progress": refresh them and tell live pages.
-            current = latest_notice(outage)
-            for publisher in registry:
-                if publisher.channel in ("web", "ivr"):
-                    await publisher.publish(current)
+            await registry.publish_to(["web", "ivr"], latest_notice(outage))
             # Customers of a planned or temporary outage hear it has begun, unless that is at night.
             s = settings
             if outage.kind in (OutageKind.PLANNED, OutageKind.TEMPORARY) and (
                 release_time(outage.kind, NoticeEvent.REMINDER, now, s.quiet_start, s.quiet_end, s.zone)
                 is None
             ):
-                started = notice_of(outage, started_id(outage))
-                for publisher in registry:
-                    if isinstance(publisher, SmsPublisher):
-                        await publisher.publish(started)
+                await registry.publish_to(["sms"], notice_of(outage, started_id(outage)))
         elif event is Event.OVERDUE and is_overdue(outage, now):
             assert outage.ends_at is not None
             await timeline.flag_overdue(outage.region, outage.id, outage.ends_at)

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import msgspec
 
@@ -90,62 +91,48 @@ def notice_rows(outage: Outage, lead_times: Mapping[OutageKind, LeadTime]) -> li
     """One row per published notice of the record: the outage notice, then each published change."""
     if outage.published_at is None:
         return []
-    first = next((c for c in outage.changes if c.published_at is not None), None)
-    original_start = first.previous_starts_at if first and first.previous_starts_at else outage.starts_at
-    rows = []
-    approvers = [a.by.name for a in outage.approvals]
+    original_start, _ = outage.first_announced()
+
+    def row(**fields: Any) -> NoticeRow:
+        return NoticeRow(outage_id=outage.id, kind=outage.kind, title=outage.title, **fields)
+
+    new = {
+        "notice": "new",
+        "event": NoticeEvent.NEW,
+        "published_at": outage.published_at,
+        "starts_at": original_start,
+        "approvers": [a.by.name for a in outage.approvals],
+    }
     if outage.kind is OutageKind.FAULT:
-        rows.append(
-            NoticeRow(
-                outage_id=outage.id,
-                kind=outage.kind,
-                title=outage.title,
-                notice="new",
-                event=NoticeEvent.NEW,
-                published_at=outage.published_at,
-                starts_at=original_start,
-                fault_delay_minutes=outage.publication_delay_minutes,
-                met=(outage.minutes_late or 0) == 0,
-                minutes_late=outage.minutes_late or 0.0,
-                approvers=approvers,
-            )
-        )
+        late = outage.minutes_late or 0.0
+        rows = [
+            row(**new, fault_delay_minutes=outage.publication_delay_minutes, met=late == 0, minutes_late=late)
+        ]
     else:
         lead = lead_times[outage.kind]
         given = original_start - outage.published_at
-        rows.append(
-            NoticeRow(
-                outage_id=outage.id,
-                kind=outage.kind,
-                title=outage.title,
-                notice="new",
-                event=NoticeEvent.NEW,
-                published_at=outage.published_at,
-                starts_at=original_start,
+        rows = [
+            row(
+                **new,
                 lead_hours=round(given / timedelta(hours=1), 2),
                 required_lead_hours=lead.minimum / timedelta(hours=1),
                 met=given >= lead.minimum,
                 minutes_late=max(0.0, round((lead.minimum - given) / timedelta(minutes=1), 2)),
-                approvers=approvers,
             )
-        )
+        ]
     for change in outage.changes:
-        if change.published_at is None:
-            continue
-        rows.append(
-            NoticeRow(
-                outage_id=outage.id,
-                kind=outage.kind,
-                title=outage.title,
-                notice=change.id,
-                event=EVENT_OF_CHANGE[change.type],
-                published_at=change.published_at,
-                starts_at=change.previous_starts_at or outage.starts_at,
-                met=not change.minutes_late,
-                minutes_late=change.minutes_late or 0.0,
-                approvers=[a.by.name for a in change.approvals],
+        if change.published_at is not None:
+            rows.append(
+                row(
+                    notice=change.id,
+                    event=EVENT_OF_CHANGE[change.type],
+                    published_at=change.published_at,
+                    starts_at=change.previous_starts_at or outage.starts_at,
+                    met=not change.minutes_late,
+                    minutes_late=change.minutes_late or 0.0,
+                    approvers=[a.by.name for a in change.approvals],
+                )
             )
-        )
     return rows
 
 

@@ -122,6 +122,13 @@ class Outage(OutageSubmission, kw_only=True):
                 return change
         return None
 
+    def first_announced(self) -> tuple[datetime, datetime | None]:
+        """Start and expected restoration as the outage notice gave them, before any change."""
+        first = next((c for c in self.changes if c.published_at is not None), None)
+        if first is None or first.previous_starts_at is None:
+            return self.starts_at, self.ends_at
+        return first.previous_starts_at, first.previous_ends_at
+
     def awaits_review(self) -> bool:
         return self.status is Status.PENDING_REVIEW or self.pending_change() is not None
 

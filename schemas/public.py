@@ -48,16 +48,15 @@ def is_public(kind: OutageKind) -> bool:
 def public_view(outage: Outage) -> PublicOutage:
     """The record as published so far; `outage` must be published (its notice approved)."""
     assert outage.published_at is not None
-    # The times first announced are those before the first published change.
-    first = next((c for c in outage.changes if c.published_at is not None), None)
+    first_start, first_end = outage.first_announced()
     updates = [
         PublicUpdate(
             notice="new",
             event=NoticeEvent.NEW,
             published_at=outage.published_at,
             reason=outage.reason,
-            starts_at=first.previous_starts_at if first else outage.starts_at,
-            ends_at=first.previous_ends_at if first else outage.ends_at,
+            starts_at=first_start,
+            ends_at=first_end,
         )
     ]
     for change in outage.changes:

@@ -248,9 +248,8 @@ async def incoming_call(
     call = Call(request, params, settings)
 
     async def greet() -> Response[str]:
-        customers = CustomerStore(redis)
-        accounts = await customers.accounts_of_phone(call.caller)
-        found = [c for c in await customers.many(accounts) if c is not None]
+        # The caller's customers in the same single round trip the outage answer uses.
+        found = (await IvrIndex(redis).for_caller(call.caller, clock())).customers
         if found and all(c.language == "en" for c in found):
             call.language = "en"
         call.say(call.text("greeting"))

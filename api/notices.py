@@ -1,20 +1,20 @@
 """What a notice would say before approval, and how its delivery went after."""
 
+from arq.connections import ArqRedis
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from redis.asyncio import Redis
 
 from api.service import OutageService
+from publishers.sms import SmsPublisher
 from publishers.sms_text import LANGUAGES, SmsTexts
 from schemas.deliveries import DeliveryReport, NoticeDelivery, NoticePreview, SmsPreview, sms_delivery
 from schemas.keys import ApiKey
-from schemas.kinds import NoticeEvent
 from schemas.notices import ORIGINAL_NOTICE, notice_of
 from schemas.settings import Settings
-from schemas.sms import important_only, named_accounts_only, sms_size
+from schemas.sms import sms_size
 from schemas.workflow import preview_notice
-from store.customers import CustomerStore
 from store.dispatch import DispatchLedger
 from store.sms import SmsLedger
 
@@ -34,25 +34,13 @@ class NoticeController(Controller):
         outage_id: FromPath[str],
         caller: NamedDependency[ApiKey],
         outages: NamedDependency[OutageService],
-        redis: NamedDependency[Redis],
+        redis: NamedDependency[ArqRedis],
         sms_texts: NamedDependency[SmsTexts],
         settings: NamedDependency[Settings],
     ) -> NoticePreview:
         outage = await outages.get(outage_id, caller)
         notice = preview_notice(outage, outages.clock())
-        ledger = SmsLedger(redis)
-        if notice.event is not NoticeEvent.NEW and await ledger.has_audience(outage.id):
-            recipients = await ledger.audience_size(outage.id)
-        else:
-            account_only = named_accounts_only(outage.kind)
-            recipients = await ledger.count_audience(
-                CustomerStore(redis),
-                outage.region,
-                feeders=[] if account_only else outage.scope.feeders,
-                transformer_areas=[] if account_only else outage.scope.transformer_areas,
-                accounts=outage.scope.accounts,
-                important_only=important_only(outage.kind, settings.temporary_audience),
-            )
+        recipients = await SmsPublisher(redis, settings, outages.clock).resolve_audience(notice, keep=False)
         texts = []
         for language in LANGUAGES:
             text = sms_texts.render(notice, None, language)

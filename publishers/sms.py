@@ -27,7 +27,7 @@ from schemas.customers import Customer
 from schemas.kinds import ACCOUNT_KINDS, NoticeEvent
 from schemas.notices import ORIGINAL_NOTICE, Notice, notice_of
 from schemas.settings import Settings
-from schemas.sms import important_only, named_accounts_only, release_time, sms_size
+from schemas.sms import audience_rule, release_time, sms_size
 from store.customers import CustomerStore
 from store.outages import OutageStore
 from store.rate import RateLimiter
@@ -70,22 +70,16 @@ class SmsPublisher:
     def channel(self) -> str:
         return "sms"
 
-    async def resolve_audience(self, notice: Notice) -> int:
+    async def resolve_audience(self, notice: Notice, *, keep: bool = True) -> int:
+        """How many the notice goes to; `keep=False` counts without storing (a preview)."""
         outage = notice.outage
         if notice.event is not NoticeEvent.NEW and await self.ledger.has_audience(outage.id):
             # Changes and restoration go to exactly those who were told of the outage.
             return await self.ledger.audience_size(outage.id)
-        scope = outage.scope
-        account_only = named_accounts_only(outage.kind)
-        return await self.ledger.resolve_audience(
-            self.customers,
-            outage.id,
-            outage.region,
-            feeders=[] if account_only else scope.feeders,
-            transformer_areas=[] if account_only else scope.transformer_areas,
-            accounts=scope.accounts,
-            important_only=important_only(outage.kind, self.settings.temporary_audience),
-        )
+        rule = audience_rule(outage, self.settings.temporary_audience)
+        if not keep:
+            return await self.ledger.count_audience(self.customers, outage.region, rule)
+        return await self.ledger.resolve_audience(self.customers, outage.id, outage.region, rule)
 
     async def publish(self, notice: Notice, *, attempt: int = 0) -> None:
         """Fan out; `attempt` > 0 runs the batches again under new job ids (the sweep of a stalled one)."""

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from schemas.kinds import ACCOUNT_KINDS, NoticeEvent, OutageKind
+from schemas.outage import Outage
 
 MAX_BODY_CHARS = 1600
 _GSM7_BASIC = frozenset(
@@ -59,12 +60,24 @@ def release_time(
     return release if release > local else release + timedelta(days=1)
 
 
-def important_only(kind: OutageKind, temporary_audience: str) -> bool:
-    return kind is OutageKind.TEMPORARY and temporary_audience == "important"
+class AudienceRule(msgspec.Struct, frozen=True, kw_only=True):
+    """Whom an outage notice is owed to, as index lookups."""
+
+    feeders: list[str]
+    transformer_areas: list[str]
+    accounts: list[str]
+    important_only: bool
 
 
-def named_accounts_only(kind: OutageKind) -> bool:
-    return kind in ACCOUNT_KINDS
+def audience_rule(outage: Outage, temporary_audience: str) -> AudienceRule:
+    """Arrears, theft and violation: the named accounts only. Temporary: important customers by default."""
+    account_only = outage.kind in ACCOUNT_KINDS
+    return AudienceRule(
+        feeders=[] if account_only else list(outage.scope.feeders),
+        transformer_areas=[] if account_only else list(outage.scope.transformer_areas),
+        accounts=list(outage.scope.accounts),
+        important_only=outage.kind is OutageKind.TEMPORARY and temporary_audience == "important",
+    )
 
 
 # A delivery status only moves to a higher rank; equal ranks are final states.

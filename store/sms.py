@@ -3,12 +3,11 @@
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
 
-from schemas.sms import STATUS_RANK
+from schemas.sms import STATUS_RANK, AudienceRule
 from store import keys
 from store.customers import CustomerStore
 
@@ -122,24 +121,9 @@ class SmsLedger:
         return [members[i : i + size] for i in range(0, len(members), size)]
 
     async def resolve_audience(
-        self,
-        customers: CustomerStore,
-        outage_id: str,
-        region: str,
-        *,
-        feeders: Sequence[str],
-        transformer_areas: Sequence[str],
-        accounts: Sequence[str],
-        important_only: bool,
+        self, customers: CustomerStore, outage_id: str, region: str, rule: AudienceRule
     ) -> int:
-        return await customers.resolve(
-            keys.sms_audience(outage_id),
-            region,
-            feeders=feeders,
-            transformer_areas=transformer_areas,
-            accounts=accounts,
-            important_only=important_only,
-        )
+        return await customers.resolve(keys.sms_audience(outage_id), region, **msgspec.structs.asdict(rule))
 
     async def set_recipients(self, outage_id: str, notice_id: str, count: int) -> None:
         await self.redis.hset(keys.sms_counts(outage_id, notice_id), "recipients", str(count))
@@ -201,11 +185,11 @@ class SmsLedger:
             raws = await pipe.execute()
         return [None if r is None else r.decode().split("|", 1)[0] for r in raws]
 
-    async def count_audience(self, customers: CustomerStore, region: str, **scope: Any) -> int:
+    async def count_audience(self, customers: CustomerStore, region: str, rule: AudienceRule) -> int:
         """How many an audience would be, without keeping it."""
         scratch = keys.scratch(f"preview:{secrets.token_hex(8)}")
         try:
-            return await customers.resolve(scratch, region, **scope)
+            return await customers.resolve(scratch, region, **msgspec.structs.asdict(rule))
         finally:
             await self.redis.delete(scratch)
 

@@ -23,7 +23,8 @@ from store.dispatch import DispatchLedger
 from store.sms import SmsLedger
 
 DEFAULT_PERIOD = timedelta(days=30)
-Moment = Annotated[datetime | None, QueryParameter(description="RFC 3339 with an offset")]
+PeriodStart = Annotated[datetime | None, QueryParameter(name="from", description="RFC 3339 with an offset")]
+PeriodEnd = Annotated[datetime | None, QueryParameter(name="to", description="RFC 3339 with an offset")]
 Region = Annotated[str | None, QueryParameter(description="defaults to the key's region")]
 Format = Annotated[str | None, QueryParameter(description="json (default) or csv")]
 
@@ -85,10 +86,8 @@ async def compliance(
     outages: NamedDependency[OutageService],
     redis: NamedDependency[Redis],
     region: Region = None,
-    start: Annotated[
-        datetime | None, QueryParameter(name="from", description="RFC 3339 with an offset")
-    ] = None,
-    end: Annotated[datetime | None, QueryParameter(name="to", description="RFC 3339 with an offset")] = None,
+    start: PeriodStart = None,
+    end: PeriodEnd = None,
     format: Format = None,
 ) -> Response[Any]:
     _region(caller, region)
@@ -127,10 +126,8 @@ async def archive(
     outages: NamedDependency[OutageService],
     redis: NamedDependency[Redis],
     sms_texts: NamedDependency[SmsTexts],
-    start: Annotated[
-        datetime | None, QueryParameter(name="from", description="RFC 3339 with an offset")
-    ] = None,
-    end: Annotated[datetime | None, QueryParameter(name="to", description="RFC 3339 with an offset")] = None,
+    start: PeriodStart = None,
+    end: PeriodEnd = None,
     format: Format = None,
 ) -> Response[Any]:
     period_from, period_to = _period(outages, start, end)

@@ -40,7 +40,7 @@ async def _connected(settings: Settings) -> AsyncIterator[ArqRedis]:
     url = settings.redis_url or running_url(_redis_dir(settings))
     embedded = None
     if url is None:
-        embedded = EmbeddedRedis(_redis_dir(settings))
+        embedded = EmbeddedRedis(_redis_dir(settings), appendfsync=settings.redis_appendfsync)
         url = embedded.start()
     redis = await create_pool(RedisSettings.from_dsn(url))
     try:
@@ -93,7 +93,7 @@ def run_api(settings: Settings, demo: bool) -> None:
 def serve(settings: Settings, demo: bool) -> None:
     embedded = None
     if settings.redis_url is None:
-        embedded = EmbeddedRedis(_redis_dir(settings))
+        embedded = EmbeddedRedis(_redis_dir(settings), appendfsync=settings.redis_appendfsync)
         settings = msgspec.structs.replace(settings, redis_url=embedded.start())
         print(f"embedded Redis at {settings.redis_url}, AOF in {_redis_dir(settings)}", flush=True)
     assert settings.redis_url is not None

@@ -1,6 +1,6 @@
 """Ingest benchmark: outage submissions and approvals per second through the real service.
 
-Starts `outage-notice serve` (API + worker + embedded Redis, AOF everysec) on a free port in a
+Starts `outage-notice serve` (API + worker + embedded Redis, AOF always) on a free port in a
 temporary data folder, creates keys with the CLI, and loads it with wrk (Debian package `wrk`)
 from a second process. Every figure is printed next to GET /health of the same server in the
 same run.

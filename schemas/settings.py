@@ -23,6 +23,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # None: start the embedded redis-server under data_dir.
     redis_url: str | None = None
     data_dir: Path = Path("data")
+    # The embedded server's AOF fsync policy. "always": a reply (a 201) leaves Redis only after its
+    # write is on disk. "everysec" replies before the write when the disk is slow (Redis 6.2
+    # postpones AOF writes while an fsync is in progress), so a killed Redis can lose acknowledged
+    # records; choose it only where throughput matters more than that.
+    redis_appendfsync: str = "always"
     host: str = "127.0.0.1"
     port: int = 8000
     timezone: str = "Asia/Shanghai"
@@ -129,6 +134,9 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     audience = env.get("TEMPORARY_AUDIENCE", "important")
     if audience not in ("important", "all"):
         raise SettingsError(f"TEMPORARY_AUDIENCE={audience!r}: expected important or all")
+    appendfsync = env.get("REDIS_APPENDFSYNC", "always")
+    if appendfsync not in ("always", "everysec"):
+        raise SettingsError(f"REDIS_APPENDFSYNC={appendfsync!r}: expected always or everysec")
     timezone = env.get("TIMEZONE", "Asia/Shanghai")
     try:
         ZoneInfo(timezone)
@@ -137,6 +145,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         redis_url=env.get("REDIS_URL") or None,
         data_dir=Path(env.get("DATA_DIR", "data")),
+        redis_appendfsync=appendfsync,
         host=env.get("HOST", "127.0.0.1"),
         port=port,
         timezone=timezone,

@@ -60,7 +60,7 @@ def running_url(data_dir: Path) -> str | None:
 class EmbeddedRedis:
     """Starts on a free loopback port; `url` is what REDIS_URL would have been."""
 
-    def __init__(self, data_dir: Path, *, port: int | None = None, appendfsync: str = "everysec") -> None:
+    def __init__(self, data_dir: Path, *, port: int | None = None, appendfsync: str = "always") -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.appendfsync = appendfsync

@@ -2,8 +2,10 @@
 
 from pathlib import Path
 
+import pytest
 import redis as sync_redis
 
+from schemas.settings import SettingsError, settings_from_env
 from store.embedded import EmbeddedRedis, running_url
 
 
@@ -14,6 +16,7 @@ def test_data_survives_restart_and_url_file_tracks_the_server(tmp_path: Path) ->
     client = sync_redis.Redis.from_url(url)
     client.set("on:probe", "kept")
     assert client.config_get("appendonly") == {"appendonly": "yes"}
+    assert client.config_get("appendfsync") == {"appendfsync": "always"}
     client.close()
     server.stop()
     assert running_url(tmp_path) is None
@@ -43,3 +46,14 @@ def test_data_survives_sigkill(tmp_path: Path) -> None:
     assert client.get("on:k99") == b"99"
     client.close()
     restarted.stop()
+
+
+def test_the_fsync_policy_is_a_setting_with_always_by_default(tmp_path: Path) -> None:
+    assert settings_from_env({}).redis_appendfsync == "always"
+    chosen = settings_from_env({"REDIS_APPENDFSYNC": "everysec"}).redis_appendfsync
+    with EmbeddedRedis(tmp_path, appendfsync=chosen) as server:
+        client = sync_redis.Redis.from_url(server.url)
+        assert client.config_get("appendfsync") == {"appendfsync": "everysec"}
+        client.close()
+    with pytest.raises(SettingsError, match="REDIS_APPENDFSYNC='no': expected always or everysec"):
+        settings_from_env({"REDIS_APPENDFSYNC": "no"})

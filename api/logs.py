@@ -51,8 +51,9 @@ def configure_logging(stream: IO[str] | None = None, level: int = logging.INFO) 
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
-    # Our request lines replace uvicorn's access log; httpx would log every outbound Twilio call.
-    for noisy in ("uvicorn.access", "httpx"):
+    # Our request lines replace uvicorn's access log; httpx and the twilio SDK would log every
+    # outbound Twilio call (ten lines each, with the recipient's number) during a fan-out.
+    for noisy in ("uvicorn.access", "httpx", "twilio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

@@ -1,5 +1,7 @@
 """Fixtures: one real redis-server for the session, flushed per test; an injected clock."""
 
+import io
+import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -8,9 +10,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import structlog
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
 from api.app import create_app
+from api.logs import configure_logging
 from api.service import OutageService
 from publishers.registry import PublisherRegistry
 from schemas.keys import ApiKey
@@ -36,6 +40,17 @@ class FakeClock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    stream = io.StringIO()
+    configure_logging(stream)
+    yield stream
+    root.handlers, root.level = handlers, level
+    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="session")

@@ -2,15 +2,12 @@
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import structlog
 
-from api.logs import configure_logging, mask
+from api.logs import mask
 from tests.bodies import outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
@@ -31,17 +28,6 @@ from tests.customers import load, phone, row
 )
 def test_mask(text: str, masked: str) -> None:
     assert mask(text) == masked
-
-
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    stream = io.StringIO()
-    configure_logging(stream)
-    yield stream
-    root.handlers, root.level = handlers, level
-    structlog.reset_defaults()
 
 
 async def test_requests_and_jobs_log_json_with_masked_phones(

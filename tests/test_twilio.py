@@ -1,5 +1,6 @@
 """SMS through the real twilio SDK against a local fake Twilio; receipts and replies via webhooks."""
 
+import io
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -290,3 +291,21 @@ async def test_a_fan_out_whose_batches_gave_up_is_resumed_once_twilio_is_back(
     await _run(twilio_settings, redis, clock)  # finished: nothing more
     assert len(fake_twilio.created) == 6
     assert (await _sms(client, keys, outage_id))["accepted"] == 6
+
+
+async def test_a_send_through_twilio_logs_nothing_of_its_own(
+    log_lines: io.StringIO,
+    twilio_settings: Settings,
+    redis: ArqRedis,
+    clock: FakeClock,
+    fake_twilio: FakeTwilio,
+) -> None:
+    provider = sms_provider(twilio_settings, redis, clock)
+    try:
+        await provider.send(phone(7), "停电通知", MessageRef("OUT-1", "new", "A7", "zh-CN"))
+    finally:
+        await provider.close()
+    assert len(fake_twilio.created) == 1
+    # Ten SDK lines per message, each with the recipient's number, would bury a fan-out's own log.
+    assert "Twilio API Request" not in log_lines.getvalue()
+    assert phone(7)[1:] not in log_lines.getvalue()

@@ -5,9 +5,14 @@ from redis.asyncio import Redis
 from store import keys
 
 # Reserves ARGV[3] tokens (going negative if need be) and returns how long the caller must wait.
+# The time is Redis's own, so workers on machines with drifting clocks share one bucket; ARGV[4]
+# replaces it where a caller (a test) must fix the time.
 _RESERVE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local now = tonumber(ARGV[4])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
 local rate, capacity, want = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(b[1]) or capacity
@@ -27,9 +32,13 @@ class RateLimiter:
         self.per_second = per_second
         self._reserve = redis.register_script(_RESERVE)
 
-    async def reserve(self, units: int) -> float:
-        """Seconds to wait before sending `units` segments; 0 when there is no cap."""
+    async def reserve(self, units: int, at: float | None = None) -> float:
+        """Seconds to wait before sending `units` segments; 0 when there is no cap.
+
+        `at` (Unix seconds) stands in for Redis's clock.
+        """
         if self.per_second <= 0:
             return 0.0
-        wait = await self._reserve(keys=[self.key], args=[self.per_second, self.per_second, units])
+        args = [self.per_second, self.per_second, units, "" if at is None else at]
+        wait = await self._reserve(keys=[self.key], args=args)
         return float(wait)

@@ -37,8 +37,9 @@ def service(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         [sys.executable, "-m", "api.cli", "serve", "--demo"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    # A ceiling, not a measure: loading the demo data takes seconds here, longer on a slow disk.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(f"{base}/health").status_code == 200:
                 break

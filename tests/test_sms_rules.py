@@ -65,13 +65,26 @@ def test_quiet_hours(hour: int, minute: int, held_until: str | None) -> None:
 
 async def test_rate_cap_is_shared_by_every_sender_on_the_same_redis(redis: ArqRedis) -> None:
     one, other = RateLimiter(redis, "+15005550006", 10), RateLimiter(redis, "+15005550006", 10)
-    assert await one.reserve(6) == 0
-    assert await other.reserve(4) == 0
-    # The bucket of 10 segments a second is empty: the next 5 wait about half a second.
-    assert await one.reserve(5) == pytest.approx(0.5, abs=0.05)
-    assert await other.reserve(5) == pytest.approx(1.0, abs=0.05)
-    assert await RateLimiter(redis, "another-sender", 10).reserve(5) == 0
-    assert await RateLimiter(redis, "+15005550006", 0).reserve(1000) == 0
+    start = 1_800_000_000.0
+    assert await one.reserve(6, at=start) == 0
+    assert await other.reserve(4, at=start) == 0
+    # The bucket of 10 segments a second is empty: the next 5 wait half a second, 5 more a second.
+    assert await one.reserve(5, at=start) == pytest.approx(0.5)
+    assert await other.reserve(5, at=start) == pytest.approx(1.0)
+    # 1.5 s later the debt of 10 is paid and 5 are back; the bucket never holds more than 10.
+    assert await one.reserve(5, at=start + 1.5) == 0
+    assert await other.reserve(6, at=start + 1.5) == pytest.approx(0.6)
+    assert await one.reserve(10, at=start + 60) == 0
+    assert await one.reserve(1, at=start + 60) == pytest.approx(0.1)
+    assert await RateLimiter(redis, "another-sender", 10).reserve(5, at=start) == 0
+    assert await RateLimiter(redis, "+15005550006", 0).reserve(1000, at=start) == 0
+
+
+async def test_without_a_given_time_the_bucket_runs_on_redis_time(redis: ArqRedis) -> None:
+    limiter = RateLimiter(redis, "redis-time", 10)
+    assert await limiter.reserve(10) == 0
+    # Whatever time passed between the calls refilled at most a little of the bucket.
+    assert 0.5 < await limiter.reserve(10) <= 1.0
 
 
 @pytest.mark.parametrize("event", list(NoticeEvent))

@@ -50,7 +50,7 @@ def _worker(settings: Settings, fake: FakeTwilio, log: Path) -> subprocess.Popen
         "TWILIO_API_BASE": fake.url,
         "SMS_CONCURRENCY": str(CONCURRENCY),
         "SMS_RETRY_BASE": "0",
-        "JOB_TIMEOUT": "3s",
+        "JOB_TIMEOUT": "5s",
     }
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, "-m", "workers"], env=env, stdout=out, stderr=out)

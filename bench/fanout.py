@@ -94,6 +94,7 @@ async def run(recipients: int, enqueue_only: int) -> None:
                 started = time.perf_counter()
                 await worker.main()
                 drained = time.perf_counter() - started
+                assert worker.on_shutdown is not None
                 await worker.on_shutdown(worker.ctx)
             counts = await SmsLedger(redis).counts(outage.id, "new")
             results.append((count, imported, enqueue, batches, drained, counts))

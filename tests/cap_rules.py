@@ -64,8 +64,8 @@ def check_cap(xml: str) -> ET.Element:
             for element in info.findall(NS + name):
                 assert element.text in ENUMS[name], f"{name} {element.text} not allowed"
         for name in ("effective", "onset", "expires"):
-            value = info.findtext(NS + name)
-            assert value is None or DATETIME.match(value), f"{name} is not a CAP dateTime"
+            when = info.findtext(NS + name)
+            assert when is None or DATETIME.match(when), f"{name} is not a CAP dateTime"
         for area in info.findall(NS + "area"):
             assert area.findtext(NS + "areaDesc"), "area needs areaDesc"
             for polygon in area.findall(NS + "polygon"):

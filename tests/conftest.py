@@ -22,6 +22,7 @@ from schemas.kinds import Role
 from schemas.settings import Settings
 from store.api_keys import ApiKeyStore
 from store.embedded import EmbeddedRedis
+from tests.asgi import asgi_transport
 from tests.recording import RecordingPublisher
 from workers.worker import build_worker
 
@@ -92,7 +93,7 @@ def service(settings: Settings, redis: ArqRedis, clock: FakeClock) -> OutageServ
 async def client(settings: Settings, redis: ArqRedis, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
     # httpx on the ASGI app in this event loop: Litestar's AsyncTestClient runs the app on another
     # loop, where the test's Redis connections cannot be used.
-    transport = httpx.ASGITransport(app=create_app(settings, redis, clock))
+    transport = asgi_transport(create_app(settings, redis, clock))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as test_client:
         yield test_client
 

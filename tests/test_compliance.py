@@ -120,7 +120,7 @@ async def test_dispatch_page_draws_fault_delays_against_the_20_minute_line(
         e for e in chart.iter("rect") if e.get("class") == "fault-bar"
     ]
     assert len(bars) == 2
-    assert sorted(b.get("fill") for b in bars) == ["#00736b", "#c0392b"]
+    assert sorted(str(b.get("fill")) for b in bars) == ["#00736b", "#c0392b"]
     assert 'id="limit-line"' in page.text and 'id="lead-time-chart"' in page.text
 
 

@@ -21,6 +21,7 @@ from schemas.settings import Settings
 from store.api_keys import ApiKeyStore
 from store.embedded import EmbeddedRedis
 from store.outages import OutageStore
+from tests.asgi import asgi_transport
 from tests.bodies import outage_body
 from tests.conftest import FakeClock
 
@@ -36,7 +37,7 @@ async def test_every_acknowledged_submission_survives_a_killed_redis(
             name="s", centre="c", region="310115", roles=frozenset({Role.SUBMITTER}), now=clock()
         )
         settings = Settings(redis_url=server.url, data_dir=tmp_path)
-        transport = httpx.ASGITransport(app=create_app(settings, redis, clock))
+        transport = asgi_transport(create_app(settings, redis, clock))
         headers = {"Authorization": f"Bearer {secret}"}
         acknowledged: list[str] = []
         statuses: list[int] = []

@@ -16,6 +16,7 @@ from schemas.ivr import DEPTH, PARENT, State
 from schemas.settings import Settings
 from store.embedded import free_port
 from store.sms import SmsLedger
+from tests.asgi import asgi_transport
 from tests.bodies import fault_body, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
@@ -33,7 +34,7 @@ def ivr_settings(settings: Settings) -> Settings:
 async def client(
     ivr_settings: Settings, redis: ArqRedis, clock: FakeClock
 ) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(ivr_settings, redis, clock))
+    transport = asgi_transport(create_app(ivr_settings, redis, clock))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as test_client:
         yield test_client
 
@@ -203,7 +204,7 @@ async def test_redis_unreachable_still_gives_valid_twiml(ivr_settings: Settings,
     from arq.connections import ArqRedis as Pool
 
     gone = Pool.from_url(f"redis://127.0.0.1:{free_port()}/0")
-    transport = httpx.ASGITransport(app=create_app(ivr_settings, gone, clock))
+    transport = asgi_transport(create_app(ivr_settings, gone, clock))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as unreachable:
         turn = await Caller(unreachable, KNOWN).dial_in()
     await gone.aclose()
@@ -242,7 +243,7 @@ async def test_dev_page_walks_the_menu_with_signed_requests(
     settings: Settings, redis: ArqRedis, clock: FakeClock, world: Any
 ) -> None:
     demo = msgspec.structs.replace(settings, public_base_url=PUBLIC)
-    transport = httpx.ASGITransport(app=create_app(demo, redis, clock))
+    transport = asgi_transport(create_app(demo, redis, clock))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         assert (await client.get("/dev/ivr")).status_code == 200
         first = (

@@ -12,6 +12,7 @@ from schemas.settings import Settings
 from store import keys as store_keys
 from store.customers import CustomerStore
 from store.sms import SmsLedger
+from tests.asgi import asgi_transport
 from tests.bodies import fault_body, iso, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
@@ -121,7 +122,7 @@ async def test_temporary_audience_all_is_a_setting(
 ) -> None:
     everyone = msgspec.structs.replace(settings, temporary_audience="all")
     await load(redis, row("I1", phone(1), important=True), row("P1", phone(2)))
-    transport = httpx.ASGITransport(app=create_app(everyone, redis, clock))
+    transport = asgi_transport(create_app(everyone, redis, clock))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         await _publish(
             client, keys, outage_body(clock(), kind="temporary", days=2, scope={"feeders": ["F1"]})

@@ -9,6 +9,7 @@ from arq.connections import ArqRedis
 from api.app import create_app
 from schemas.settings import Settings
 from store.embedded import free_port
+from tests.asgi import asgi_transport
 
 
 async def test_unreachable_store_is_503(redis_server: object, tmp_path: Path) -> None:
@@ -16,7 +17,7 @@ async def test_unreachable_store_is_503(redis_server: object, tmp_path: Path) ->
     assert settings.redis_url is not None
     # A client that connects lazily: arq's create_pool would refuse to start without a server.
     pool = ArqRedis.from_url(settings.redis_url)
-    transport = httpx.ASGITransport(app=create_app(settings, pool))
+    transport = asgi_transport(create_app(settings, pool))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         started = time.monotonic()
         response = await client.get("/api/v1/outages", headers={"Authorization": "Bearer anything"})

@@ -18,9 +18,10 @@ Client = httpx.AsyncClient
 
 async def _publish(client: Client, keys: Keys, body: dict[str, Any]) -> dict[str, Any]:
     created = (await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))).json()
-    return (
+    approved: dict[str, Any] = (
         await client.post(f"/api/v1/outages/{created['id']}/approve", headers=keys.headers("reviewer"))
-    ).json()  # type: ignore[no-any-return]
+    ).json()
+    return approved
 
 
 async def _change(client: Client, keys: Keys, outage_id: str, body: dict[str, Any]) -> None:

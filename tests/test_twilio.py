@@ -15,6 +15,7 @@ from publishers.sms_providers.base import MessageRef, PermanentProviderError, Sm
 from schemas.settings import Settings
 from store.customers import CustomerStore
 from store.sms import SmsLedger
+from tests.asgi import asgi_transport
 from tests.bodies import outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
@@ -48,7 +49,7 @@ def twilio_settings(settings: Settings, fake_twilio: FakeTwilio) -> Settings:
 async def client(
     twilio_settings: Settings, redis: ArqRedis, clock: FakeClock
 ) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(twilio_settings, redis, clock))
+    transport = asgi_transport(create_app(twilio_settings, redis, clock))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as test_client:
         yield test_client
 

@@ -8,7 +8,7 @@ claim becomes `unconfirmed` and is not sent again: at most once, and the count i
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from arq.connections import ArqRedis
@@ -42,6 +42,21 @@ class RetryBatch(Exception):
     def __init__(self, retry_after: timedelta) -> None:
         super().__init__(f"retry in {retry_after}")
         self.retry_after = retry_after
+
+
+class BatchUnfinished(Exception):
+    """The batch's time ran out before these accounts were tried; a new job sends to them."""
+
+    def __init__(self, remaining: list[str]) -> None:
+        super().__init__(f"{len(remaining)} accounts left")
+        self.remaining = remaining
+
+
+def next_part(batch_id: str) -> str:
+    """The id of the job that continues `batch_id`: X, X/2, X/3 ... (the same every time, so a
+    re-run of a killed job enqueues its continuation once)."""
+    base, _, part = batch_id.partition("/")
+    return f"{base}/{int(part or 1) + 1}"
 
 
 async def enqueue_batch(queue: ArqRedis, queue_name: str, batch_id: str, batch: HeldBatch) -> bool:
@@ -117,9 +132,16 @@ class SmsSender:
     """Sends one batch: skips the opted out and everything the ledger has seen, sends the rest."""
 
     def __init__(
-        self, redis: ArqRedis, settings: Settings, provider: SmsProvider, texts: SmsTexts, clock: Clock
+        self,
+        redis: ArqRedis,
+        settings: Settings,
+        provider: SmsProvider,
+        texts: SmsTexts,
+        clock: Clock,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
+        self.monotonic = monotonic
         self.provider = provider
         self.texts = texts
         self.clock = clock
@@ -156,15 +178,21 @@ class SmsSender:
                 retry_after.append(timedelta(0))
         gate = asyncio.Semaphore(self.settings.sms_concurrency)
         # Stop well before arq's job timeout: a timed-out job is failed, not retried, and its
-        # unsent tail would be lost; a Retry runs the batch again and the ledger skips the done.
-        # Half the timeout, plus a send's own limit (a quarter), stays inside it.
-        budget_end = time.monotonic() + self.settings.job_timeout.total_seconds() / 2
+        # unsent tail would wait for the stalled-fan-out sweep. Half the timeout, plus a send's
+        # own limit (a quarter), stays inside it. The untried rest goes on in a new job rather
+        # than a Retry, so a batch slowed by the rate cap does not use up its tries.
+        budget_end = self.monotonic() + self.settings.job_timeout.total_seconds() / 2
+        untried: list[str] = []
+        started = 0
 
         async def send_one(customer: Customer) -> None:
+            nonlocal started
             async with gate:
-                if time.monotonic() > budget_end:
-                    retry_after.append(timedelta(0))
+                # At least one send per run, so a chain of continuations always moves on.
+                if started and self.monotonic() > budget_end:
+                    untried.append(customer.account)
                     return
+                started += 1
                 # Claimed one at a time, just before sending: what a dead worker leaves claimed
                 # is what it had in flight, at most sms_concurrency per batch job.
                 claim = await self.ledger.claim_one(outage_id, notice_id, customer.account, run_id)
@@ -176,7 +204,10 @@ class SmsSender:
 
         await asyncio.gather(*(send_one(c) for c in reachable))
         if retry_after:
+            # A rerun of the whole batch also covers the untried: the ledger skips the done.
             raise RetryBatch(max(retry_after))
+        if untried:
+            raise BatchUnfinished(untried)
 
     async def _after_original(self, outage_id: str, customers: list[Customer]) -> tuple[list[Customer], int]:
         """Those whose outage notice is settled, and how many still wait for it.

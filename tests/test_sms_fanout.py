@@ -17,6 +17,7 @@ from tests.bodies import fault_body, iso, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
 from workers.publish import enqueue_publish, publish_job_id
+from workers.worker import build_worker
 
 Client = httpx.AsyncClient
 
@@ -285,3 +286,33 @@ async def test_each_customer_gets_a_change_only_after_its_outage_notice(
         assert newest_first.index((account, "c1")) < newest_first.index((account, "new")), account
     [_, cancelled] = await _deliveries(client, keys, outage["id"])
     assert cancelled["sms"]["accepted"] == 30
+
+
+async def test_a_batch_out_of_time_goes_on_in_a_new_job_without_using_a_try(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, settings: Settings
+) -> None:
+    """A batch slowed down (say by the rate cap) hands its untried rest to a continuation job.
+
+    A Retry would count against the batch's tries and, once they are used up, leave its tail to
+    the five-minute stalled-fan-out sweep.
+    """
+    await load(redis, *(row(f"A{n}", phone(n)) for n in range(4)))
+    leaps = iter(range(0, 10**9, 1000))  # every look at the time is 1000 s after the last
+    one_at_a_time = msgspec.structs.replace(settings, sms_concurrency=1)
+    outage = await _publish(client, keys, fault_body(clock(), scope={"feeders": ["F1"]}))
+    worker = build_worker(one_at_a_time, clock, redis=redis, burst=True, monotonic=lambda: float(next(leaps)))
+    await worker.main()
+    await worker.on_shutdown(worker.ctx)
+
+    messages = await _outbox(redis)
+    assert sorted(m.account for m in messages) == ["A0", "A1", "A2", "A3"]
+    batch_jobs = [r for r in await redis.all_job_results() if r.function == "send_sms_batch"]
+    first = f"sms:{outage['id']}:new:0"
+    # Each run sent one message before its time was up and handed on the rest.
+    assert sorted((r.job_id, r.result, r.job_try) for r in batch_jobs) == [
+        (first, 1, 1),
+        (f"{first}/2", 1, 1),
+        (f"{first}/3", 1, 1),
+        (f"{first}/4", 1, 1),
+    ]
+    assert (await SmsLedger(redis).counts(outage["id"], "new"))["accepted"] == 4

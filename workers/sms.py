@@ -6,14 +6,14 @@ from typing import Any
 import structlog
 from arq import Retry
 
-from publishers.sms import RetryBatch, SmsPublisher, SmsSender, enqueue_batch
+from publishers.sms import BatchUnfinished, RetryBatch, SmsPublisher, SmsSender, enqueue_batch, next_part
 from publishers.sms_providers.base import MessageRef
 from schemas.clock import Clock
 from schemas.deliveries import sms_delivery
 from schemas.notices import notice_of
 from schemas.settings import Settings
 from store.outages import OutageStore
-from store.sms import FanoutWatch, SmsLedger
+from store.sms import FanoutWatch, HeldBatch, SmsLedger
 
 log = structlog.get_logger("workers.sms")
 
@@ -34,6 +34,15 @@ async def send_sms_batch(ctx: dict[str, Any], outage_id: str, notice_id: str, ac
         log.info("sms batch retried", outage_id=outage_id, notice_id=notice_id, job_id=ctx["job_id"],
                  recipients=len(accounts), attempt=ctx["job_try"], defer_s=defer.total_seconds())  # fmt: skip
         raise Retry(defer=defer) from exc
+    except BatchUnfinished as exc:
+        batch_id = next_part(ctx["job_id"].removeprefix("sms:"))
+        await enqueue_batch(
+            ctx["redis"], ctx["queue_name"], batch_id, HeldBatch(outage_id, notice_id, exc.remaining)
+        )
+        log.info("sms batch continues", outage_id=outage_id, notice_id=notice_id, job_id=ctx["job_id"],
+                 recipients=len(accounts) - len(exc.remaining), attempt=ctx["job_try"],
+                 remaining=len(exc.remaining), next_job=f"sms:{batch_id}")  # fmt: skip
+        return len(accounts) - len(exc.remaining)
     log.info("sms batch sent", outage_id=outage_id, notice_id=notice_id, job_id=ctx["job_id"],
              recipients=len(accounts), attempt=ctx["job_try"])  # fmt: skip
     return len(accounts)

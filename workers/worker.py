@@ -1,5 +1,6 @@
 """Builds the arq Worker with its dependencies in ctx."""
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -60,8 +61,11 @@ def build_worker(
     publishers: RegistryFactory | None = None,
     redis: ArqRedis | None = None,
     burst: bool = False,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> Worker:
-    """A worker on `redis` if given (tests), else on settings.redis_url, connected at startup."""
+    """A worker on `redis` if given (tests), else on settings.redis_url, connected at startup.
+
+    `monotonic` measures how long a batch job has run (tests pass one that leaps)."""
     registry_of = publishers or channel_publishers(settings, clock)
 
     async def on_startup(ctx: dict[str, Any]) -> None:
@@ -72,7 +76,7 @@ def build_worker(
         ctx["sms_ledger"] = SmsLedger(pool)
         provider = sms_provider(settings, pool, clock)
         texts = SmsTexts(settings.zone, settings.hotline, settings.sms_signature)
-        ctx["sms_sender"] = SmsSender(pool, settings, provider, texts, clock)
+        ctx["sms_sender"] = SmsSender(pool, settings, provider, texts, clock, monotonic)
         ctx["sms_publisher"] = SmsPublisher(pool, settings, clock)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:

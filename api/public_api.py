@@ -65,12 +65,14 @@ async def public_outages(
     headers = {"ETag": etag, "Cache-Control": "public, max-age=30"}
     if request.headers.get("if-none-match") == etag:
         return Response(content=b"", status_code=304, headers=headers)
-    body = rendered.get(key)
-    if body is None:
+
+    async def render() -> bytes:
         items = []
         for outage in await store.visible(region, now):
             current = phase(outage, now)
             if (kind is None or outage.kind is kind) and (status is None or current == status):
                 items.append(PublicOutageView(**msgspec.structs.asdict(outage), phase=current))
-        body = rendered.put(key, msgspec.json.encode(PublicOutageList(generated_at=now, items=items)))
+        return msgspec.json.encode(PublicOutageList(generated_at=now, items=items))
+
+    body = await rendered.through(key, render)
     return Response(body, media_type="application/json", headers=headers)

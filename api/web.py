@@ -67,23 +67,24 @@ async def outage_list(
     now = clock()
     store = WebStore(redis)
     key = cache_key(request.url.path, request.url.query, await store.version(), now)
-    body = rendered.get(key)
-    if body is not None:
-        return Response(body, media_type=MediaType.HTML)
-    outages = await store.visible(region or None, now)
-    if kind:
-        outages = [o for o in outages if o.kind.value == kind]
-    context = _page_context(request, settings, now, lang)
-    context.update(
-        outages=outages,
-        region=region or "",
-        kind=kind or "",
-        regions=await store.regions(),
-        kinds=PUBLIC_KINDS,
-    )
-    name = "web/_outages.html" if partial else "web/list.html"
-    html = request.app.template_engine.get_template(name).render(**context)  # type: ignore[union-attr]
-    return Response(rendered.put(key, html.encode()), media_type=MediaType.HTML)
+
+    async def render() -> bytes:
+        outages = await store.visible(region or None, now)
+        if kind:
+            outages = [o for o in outages if o.kind.value == kind]
+        context = _page_context(request, settings, now, lang)
+        context.update(
+            outages=outages,
+            region=region or "",
+            kind=kind or "",
+            regions=await store.regions(),
+            kinds=PUBLIC_KINDS,
+        )
+        name = "web/_outages.html" if partial else "web/list.html"
+        html: str = request.app.template_engine.get_template(name).render(**context)  # type: ignore[union-attr]
+        return html.encode()
+
+    return Response(await rendered.through(key, render), media_type=MediaType.HTML)
 
 
 @get("/outages/{outage_id:str}", include_in_schema=False)

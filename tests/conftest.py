@@ -44,7 +44,8 @@ class FakeClock:
 
 
 @pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
+def log_lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
+    monkeypatch.setattr("api.logs._request_log", None)
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     stream = io.StringIO()

@@ -29,13 +29,17 @@ Region = Annotated[str | None, QueryParameter(description="defaults to the key's
 Format = Annotated[str | None, QueryParameter(description="json (default) or csv")]
 
 
-async def _rows(outages: OutageService, caller: ApiKey, redis: Redis) -> list[NoticeRow]:
+async def _rows(
+    outages: OutageService, caller: ApiKey, redis: Redis, period_from: datetime, period_to: datetime
+) -> list[NoticeRow]:
+    """The notices published in the period (read through the publication index, not a scan)."""
     ledger = SmsLedger(redis)
     rows = []
-    for outage in await outages.search(caller, status=None, kind=None, active_at=None):
+    for outage in await outages.published_between(caller, period_from, period_to):
         for row in notice_rows(outage, outages.settings.lead_times):
-            counts = await ledger.counts(outage.id, row.notice)
-            rows.append(with_delivery(row, counts, outages.settings.delivery_threshold))
+            if period_from <= row.published_at <= period_to:
+                counts = await ledger.counts(outage.id, row.notice)
+                rows.append(with_delivery(row, counts, outages.settings.delivery_threshold))
     return rows
 
 
@@ -70,7 +74,7 @@ async def build_report(
     outages: OutageService, caller: ApiKey, redis: Redis, start: datetime | None, end: datetime | None
 ) -> ComplianceReport:
     period_from, period_to = _period(outages, start, end)
-    rows = await _rows(outages, caller, redis)
+    rows = await _rows(outages, caller, redis, period_from, period_to)
     return compliance_report(caller.region, period_from, period_to, rows, outages.settings.delivery_threshold)
 
 
@@ -133,7 +137,7 @@ async def archive(
     period_from, period_to = _period(outages, start, end)
     dispatch, ledger = DispatchLedger(redis), SmsLedger(redis)
     archived = []
-    for outage in await outages.search(caller, status=None, kind=None, active_at=None):
+    for outage in await outages.published_between(caller, period_from, period_to):
         for row in notice_rows(outage, outages.settings.lead_times):
             if not period_from <= row.published_at <= period_to:
                 continue

@@ -78,6 +78,10 @@ class OutageController(Controller):
             raise Forbidden(
                 f"region: this key reads region {caller.region}, not {region}", field="region", rule="region"
             )
+        if status is None and kind is None and active_at is None:
+            # Unfiltered, the page is read straight off the region's index.
+            items, total = await outages.page(caller, offset, limit)
+            return OutagePage(items=items, total=total, limit=limit, offset=offset)
         found = await outages.search(
             caller, status=status, kind=kind, active_at=aware_or_refused(active_at, "active_at")
         )

@@ -115,5 +115,11 @@ class OutageService:
 
         return await self.store.in_region(caller.region, keep)
 
+    async def page(self, caller: ApiKey, offset: int, limit: int) -> tuple[list[Outage], int]:
+        return await self.store.page(caller.region, offset, limit)
+
+    async def published_between(self, caller: ApiKey, start: datetime, end: datetime) -> list[Outage]:
+        return await self.store.published_between(caller.region, start, end)
+
     async def awaiting_review(self, caller: ApiKey) -> list[Outage]:
         return await self.store.awaiting_review(caller.region)

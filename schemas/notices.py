@@ -31,6 +31,13 @@ class Notice(msgspec.Struct, frozen=True, kw_only=True):
     change: Change | None = None
 
 
+def published_notices(outage: Outage) -> list[tuple[str, datetime]]:
+    """The outage notice and each published change: (notice id, publication time)."""
+    found = [(ORIGINAL_NOTICE, outage.published_at)] if outage.published_at is not None else []
+    found += [(c.id, c.published_at) for c in outage.changes if c.published_at is not None]
+    return found
+
+
 def notice_of(outage: Outage, notice_id: str) -> Notice:
     """The published notice `notice_id` ("new", a change id or a reminder id) of an outage."""
     for prefix, event in ((REMINDER_PREFIX, NoticeEvent.REMINDER), (STARTED_PREFIX, NoticeEvent.STARTED)):

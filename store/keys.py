@@ -20,6 +20,16 @@ def region_outages(region: str) -> str:
     return f"{PREFIX}:region:{region}:outages"
 
 
+def region_notices(region: str) -> str:
+    """Sorted set of 'outage_id/notice_id' published in a region, scored by publication time."""
+    return f"{PREFIX}:region:{region}:notices"
+
+
+def region_notices_indexed(region: str) -> str:
+    """Set once the region's records published before `region_notices` existed are in it."""
+    return f"{PREFIX}:region:{region}:notices-indexed"
+
+
 def region_reviews(region: str) -> str:
     """Sorted set of outage ids awaiting review, scored by the publication deadline."""
     return f"{PREFIX}:region:{region}:reviews"

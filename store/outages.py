@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from schemas.errors import NotFound
-from schemas.notices import notice_of
+from schemas.notices import notice_of, published_notices
 from schemas.outage import HistoryEntry, Outage
 from schemas.workflow import Transition
 from store import keys
@@ -71,14 +71,10 @@ class OutageStore:
         else:
             pipe.zrem(reviews, outage.id)
         if transition.published_notice is not None:
-            pipe.zadd(
-                keys.dispatch_pending(),
-                {
-                    f"{outage.id}/{transition.published_notice}": notice_of(
-                        outage, transition.published_notice
-                    ).published_at.timestamp()
-                },
-            )
+            member = f"{outage.id}/{transition.published_notice}"
+            published_at = notice_of(outage, transition.published_notice).published_at.timestamp()
+            pipe.zadd(keys.dispatch_pending(), {member: published_at})
+            pipe.zadd(keys.region_notices(outage.region), {member: published_at})
 
     async def get(self, outage_id: str) -> Outage:
         raw = await self.redis.get(keys.outage(outage_id))
@@ -128,6 +124,35 @@ class OutageStore:
                     if keep(outage):
                         found.append(outage)
         return found
+
+    async def page(self, region: str, offset: int, limit: int) -> tuple[list[Outage], int]:
+        """One page of a region's records, newest submission first, and how many there are."""
+        ids = await self.redis.zrevrange(keys.region_outages(region), offset, offset + limit - 1)
+        raws = await self.redis.mget([keys.outage(i.decode()) for i in ids]) if ids else []
+        total: int = await self.redis.zcard(keys.region_outages(region))
+        return [_outage_decoder.decode(r) for r in raws if r is not None], total
+
+    async def published_between(self, region: str, start: datetime, end: datetime) -> list[Outage]:
+        """Records of a region with a notice published in [start, end], in publication order."""
+        await self._index_earlier_publications(region)
+        members = await self.redis.zrangebyscore(
+            keys.region_notices(region), start.timestamp(), end.timestamp()
+        )
+        ids = list(dict.fromkeys(m.decode().partition("/")[0] for m in members))
+        found: list[Outage] = []
+        for first in range(0, len(ids), _CHUNK):
+            raws = await self.redis.mget([keys.outage(i) for i in ids[first : first + _CHUNK]])
+            found += [_outage_decoder.decode(r) for r in raws if r is not None]
+        return found
+
+    async def _index_earlier_publications(self, region: str) -> None:
+        # Data stored before the index existed (an earlier version's AOF) is indexed once.
+        if await self.redis.exists(keys.region_notices_indexed(region)):
+            return
+        for outage in await self.in_region(region, lambda o: o.published_at is not None):
+            notices = {f"{outage.id}/{n}": at.timestamp() for n, at in published_notices(outage)}
+            await self.redis.zadd(keys.region_notices(region), notices)
+        await self.redis.set(keys.region_notices_indexed(region), 1)
 
     async def awaiting_review(self, region: str) -> list[Outage]:
         ids = await self.redis.zrange(keys.region_reviews(region), 0, -1)

@@ -12,6 +12,8 @@ from arq.connections import ArqRedis
 
 from schemas.compliance import NoticeRow, with_delivery
 from schemas.kinds import NoticeEvent, OutageKind
+from store import keys as store_keys
+from store.outages import OutageStore
 from tests.bodies import fault_body, iso, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
@@ -136,3 +138,41 @@ def test_delivery_rate_uses_receipts_when_there_are_any_and_flags_low_ones() -> 
     receipts = with_delivery(base, {"recipients": 10, "delivered": 7, "undelivered": 3}, 0.95)
     assert (receipts.delivery_rate, receipts.below_threshold) == (0.7, True)
     assert with_delivery(base, {}, 0.95).delivery_rate is None
+
+
+async def test_a_period_reads_the_records_with_a_notice_published_in_it(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    start = clock()
+    ids = await _history(client, keys, clock, redis, run_channels)
+    store = OutageStore(redis)
+    # The change of the on-time fault went out 5 hours later: only that record has a notice then.
+    later = await store.published_between("310115", start + timedelta(hours=4), start + timedelta(hours=6))
+    assert [o.id for o in later] == [ids["fault_on_time"]]
+    first_hour = await store.published_between(
+        "310115", start - timedelta(minutes=1), start + timedelta(hours=1)
+    )
+    assert sorted(o.id for o in first_hour) == sorted(ids.values())
+    assert await store.published_between("440305", start, start + timedelta(hours=6)) == []
+
+    report = (
+        await client.get(
+            "/api/v1/compliance",
+            params={"from": iso(start + timedelta(hours=4)), "to": iso(start + timedelta(hours=6))},
+            headers=keys.headers("reviewer"),
+        )
+    ).json()
+    assert [(n["outage_id"], n["notice"]) for n in report["notices"]] == [(ids["fault_on_time"], "c1")]
+
+
+async def test_records_published_before_the_index_existed_are_indexed_once(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    start = clock()
+    ids = await _history(client, keys, clock, redis, run_channels)
+    # As an earlier version left the store: records, no publication index.
+    await redis.delete(store_keys.region_notices("310115"), store_keys.region_notices_indexed("310115"))
+    found = await OutageStore(redis).published_between("310115", start - timedelta(minutes=1), clock())
+    assert sorted(o.id for o in found) == sorted(ids.values())
+    assert await redis.zcard(store_keys.region_notices("310115")) == 4  # three notices and one change
+    assert await redis.exists(store_keys.region_notices_indexed("310115"))

@@ -193,6 +193,11 @@ async def test_list_filters_and_pages(client: Client, keys: Keys, clock: FakeClo
     assert everything["total"] == 7
     page = (await client.get("/api/v1/outages?limit=2&offset=2", headers=h)).json()
     assert [o["id"] for o in page["items"]] == [o["id"] for o in everything["items"][2:4]]
+    beyond = (await client.get("/api/v1/outages?offset=10", headers=h)).json()
+    assert (beyond["items"], beyond["total"]) == ([], 7)
+    # A filter that keeps everything pages the same way as no filter.
+    submitted = (await client.get("/api/v1/outages?status=pending_review&limit=2&offset=2", headers=h)).json()
+    assert submitted["items"] == page["items"]
     planned = (await client.get("/api/v1/outages?kind=planned", headers=h)).json()
     assert planned["total"] == 5
     assert {o["kind"] for o in planned["items"]} == {"planned"}

@@ -25,8 +25,8 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 from api.demo_customers import NETWORK
-from bench.ingest import Result, _key, _wrk
 from bench.service import running_service
+from bench.wrk import api_key, line, wrk
 from store.embedded import free_port
 
 TOKEN = "bench-token"
@@ -54,18 +54,6 @@ def sms(base: str, rev: str, outage_id: str) -> dict[str, int]:
     return notices[0]["sms"] if notices else {}
 
 
-def line(name: str, result: Result, baseline: Result | None) -> str:
-    ratio = (
-        f"  p99 {result.percentiles.get('99')} vs /health {baseline.percentiles.get('99')}"
-        if baseline
-        else ""
-    )
-    return (
-        f"{name:<44} {result.rate:7.0f} req/s  p50 {result.percentiles.get('50', '?'):>8}  "
-        f"p99 {result.percentiles.get('99', '?'):>8}  {result.errors} errors{ratio}"
-    )
-
-
 def run() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=100_000)
@@ -90,7 +78,7 @@ def run() -> None:
                            stdout=out, check=True, env=env)  # fmt: skip
         subprocess.run([sys.executable, "-m", "api.cli", "customers", "import", str(csv)], env=env, check=True,
                        capture_output=True)  # fmt: skip
-        sub, rev = _key(env, "submitter"), _key(env, "reviewer")
+        sub, rev = api_key(env, "submitter"), api_key(env, "reviewer")
         first = fault(base, sub, rev, "IVR-1", [NETWORK[0][0]])
         for _ in range(1200):
             counts = sms(base, rev, first)
@@ -107,14 +95,14 @@ def run() -> None:
         assert check.status_code == 200 and "台风" in check.text, check.text[:300]
         path = url.removeprefix(base)
         body = urlencode(params)
-        _wrk(base, "/health", 2, args.connections)
-        health = _wrk(base, "/health", args.seconds, args.connections)
-        quiet = _wrk(base, path, args.seconds, args.connections, "post_form.lua", body, signature)
+        wrk(base, "/health", 2, args.connections)
+        health = wrk(base, "/health", args.seconds, args.connections)
+        quiet = wrk(base, path, args.seconds, args.connections, "post_form.lua", body, signature)
         storm = fault(base, sub, rev, "IVR-ALL", [feeder for feeder, _ in NETWORK])
         time.sleep(1)
         before = sms(base, rev, storm)
-        busy_health = _wrk(base, "/health", args.seconds, args.connections)
-        busy = _wrk(base, path, args.seconds, args.connections, "post_form.lua", body, signature)
+        busy_health = wrk(base, "/health", args.seconds, args.connections)
+        busy = wrk(base, path, args.seconds, args.connections, "post_form.lua", body, signature)
         after = sms(base, rev, storm)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(

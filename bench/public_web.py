@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from bench.ingest import Result, _wrk
 from bench.service import running_service
+from bench.wrk import line, wrk
 
 SUB = {"Authorization": "Bearer demo-submitter"}
 REV = {"Authorization": "Bearer demo-reviewer"}
@@ -41,14 +41,6 @@ def publish(base: str, count: int) -> None:
     raise RuntimeError("the web channel did not show the outages")
 
 
-def line(name: str, result: Result, baseline: Result | None) -> str:
-    ratio = f"{result.rate / baseline.rate:5.2f}x of /health" if baseline else ""
-    return (
-        f"{name:<34} {result.rate:8.0f} req/s  p50 {result.percentiles.get('50', '?'):>8}  "
-        f"p99 {result.percentiles.get('99', '?'):>8}  {result.errors} errors  {ratio}"
-    )
-
-
 def run() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--outages", type=int, default=200)
@@ -58,10 +50,10 @@ def run() -> None:
     with running_service(demo=True) as (base, _):
         publish(base, args.outages)
         shown = len(httpx.get(f"{base}/api/v1/public/outages").json()["items"])
-        _wrk(base, "/health", 2, args.connections)
-        health = _wrk(base, "/health", args.seconds, args.connections)
-        api = _wrk(base, "/api/v1/public/outages", args.seconds, args.connections)
-        page = _wrk(base, "/outages?region=310115", args.seconds, args.connections)
+        wrk(base, "/health", 2, args.connections)
+        health = wrk(base, "/health", args.seconds, args.connections)
+        api = wrk(base, "/api/v1/public/outages", args.seconds, args.connections)
+        page = wrk(base, "/outages?region=310115", args.seconds, args.connections)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(
         f"{shown} public outages listed; wrk 1 thread, {args.connections} connections, {args.seconds} s per route"

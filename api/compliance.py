@@ -19,6 +19,7 @@ from schemas.compliance import ComplianceReport, NoticeRow, compliance_report, n
 from schemas.errors import Forbidden
 from schemas.keys import ApiKey
 from schemas.notices import notice_of
+from schemas.outage import Outage
 from store.dispatch import DispatchLedger
 from store.sms import SmsLedger
 
@@ -29,17 +30,26 @@ Region = Annotated[str | None, QueryParameter(description="defaults to the key's
 Format = Annotated[str | None, QueryParameter(description="json (default) or csv")]
 
 
+async def _published_in(
+    outages: OutageService, caller: ApiKey, period_from: datetime, period_to: datetime
+) -> list[tuple[Outage, NoticeRow]]:
+    """The notices published in the period (read through the publication index, not a scan)."""
+    return [
+        (outage, row)
+        for outage in await outages.published_between(caller, period_from, period_to)
+        for row in notice_rows(outage, outages.settings.lead_times)
+        if period_from <= row.published_at <= period_to
+    ]
+
+
 async def _rows(
     outages: OutageService, caller: ApiKey, redis: Redis, period_from: datetime, period_to: datetime
 ) -> list[NoticeRow]:
-    """The notices published in the period (read through the publication index, not a scan)."""
     ledger = SmsLedger(redis)
     rows = []
-    for outage in await outages.published_between(caller, period_from, period_to):
-        for row in notice_rows(outage, outages.settings.lead_times):
-            if period_from <= row.published_at <= period_to:
-                counts = await ledger.counts(outage.id, row.notice)
-                rows.append(with_delivery(row, counts, outages.settings.delivery_threshold))
+    for outage, row in await _published_in(outages, caller, period_from, period_to):
+        counts = await ledger.counts(outage.id, row.notice)
+        rows.append(with_delivery(row, counts, outages.settings.delivery_threshold))
     return rows
 
 
@@ -137,24 +147,21 @@ async def archive(
     period_from, period_to = _period(outages, start, end)
     dispatch, ledger = DispatchLedger(redis), SmsLedger(redis)
     archived = []
-    for outage in await outages.published_between(caller, period_from, period_to):
-        for row in notice_rows(outage, outages.settings.lead_times):
-            if not period_from <= row.published_at <= period_to:
-                continue
-            notice = notice_of(outage, row.notice)
-            archived.append(
-                ArchivedNotice(
-                    outage_id=outage.id,
-                    notice=row.notice,
-                    event=row.event.value,
-                    kind=outage.kind.value,
-                    published_at=row.published_at,
-                    approvers=row.approvers,
-                    channels=await dispatch.handed_over(outage.id, row.notice),
-                    recipients=(await ledger.counts(outage.id, row.notice)).get("recipients", 0),
-                    content={lang: sms_texts.render(notice, None, lang) for lang in LANGUAGES},
-                )
+    for outage, row in await _published_in(outages, caller, period_from, period_to):
+        notice = notice_of(outage, row.notice)
+        archived.append(
+            ArchivedNotice(
+                outage_id=outage.id,
+                notice=row.notice,
+                event=row.event.value,
+                kind=outage.kind.value,
+                published_at=row.published_at,
+                approvers=row.approvers,
+                channels=await dispatch.handed_over(outage.id, row.notice),
+                recipients=(await ledger.counts(outage.id, row.notice)).get("recipients", 0),
+                content={lang: sms_texts.render(notice, None, lang) for lang in LANGUAGES},
             )
+        )
     archived.sort(key=lambda a: a.published_at)
     if format != "csv":
         return Response(archived)

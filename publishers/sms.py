@@ -9,7 +9,7 @@ claim becomes `unconfirmed` and is not sent again: at most once, and the count i
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from arq.connections import ArqRedis
 
@@ -45,21 +45,35 @@ class RetryBatch(Exception):
 
 
 class BatchUnfinished(Exception):
-    """The batch's time ran out before these accounts were tried; a new job sends to them."""
+    """These accounts of the batch were not tried; a new job sends to them.
 
-    def __init__(self, remaining: list[str]) -> None:
+    Either the batch's time ran out, or (`waiting`) they have not yet had the outage notice this
+    change follows, so the new job waits a while first. Neither is a failure: a continuation does
+    not use up one of the batch's tries, however long the outage notice takes to go out.
+    """
+
+    def __init__(self, remaining: list[str], *, waiting: bool = False) -> None:
         super().__init__(f"{len(remaining)} accounts left")
         self.remaining = remaining
+        self.waiting = waiting
 
 
 def next_part(batch_id: str) -> str:
     """The id of the job that continues `batch_id`: X, X/2, X/3 ... (the same every time, so a
     re-run of a killed job enqueues its continuation once)."""
-    base, _, part = batch_id.partition("/")
-    return f"{base}/{int(part or 1) + 1}"
+    base, _, _ = batch_id.partition("/")
+    return f"{base}/{part_number(batch_id) + 1}"
 
 
-async def enqueue_batch(queue: ArqRedis, queue_name: str, batch_id: str, batch: HeldBatch) -> bool:
+def part_number(batch_id: str) -> int:
+    """1 for a batch's first job, 2 for its first continuation, and so on."""
+    _, _, part = batch_id.partition("/")
+    return int(part or 1)
+
+
+async def enqueue_batch(
+    queue: ArqRedis, queue_name: str, batch_id: str, batch: HeldBatch, defer: timedelta | None = None
+) -> bool:
     job = await queue.enqueue_job(
         SEND_BATCH_JOB,
         batch.outage_id,
@@ -67,8 +81,19 @@ async def enqueue_batch(queue: ArqRedis, queue_name: str, batch_id: str, batch: 
         batch.accounts,
         _job_id=f"sms:{batch_id}",
         _queue_name=queue_name,
+        _defer_by=defer,
     )
     return job is not None
+
+
+async def after_held_original(ledger: SmsLedger, outage_id: str) -> datetime | None:
+    """When a change may go if the outage notice itself is held for quiet hours: just after it.
+
+    A change must not overtake the notice it changes, and waiting with it costs nothing, where
+    looking again every minute all night would cost a job a minute.
+    """
+    original_release = await ledger.held_until(outage_id, ORIGINAL_NOTICE)
+    return None if original_release is None else original_release + timedelta(seconds=1)
 
 
 class SmsPublisher:
@@ -108,10 +133,9 @@ class SmsPublisher:
         s = self.settings
         release_at = release_time(outage.kind, notice.event, self.clock(), s.quiet_start, s.quiet_end, s.zone)
         if notice.event is not NoticeEvent.NEW:
-            original_release = await self.ledger.held_until(outage.id, ORIGINAL_NOTICE)
-            if original_release is not None:
-                # The outage notice itself is held for quiet hours: its change must not overtake it.
-                release_at = original_release + timedelta(seconds=1)
+            behind_original = await after_held_original(self.ledger, outage.id)
+            if behind_original is not None:
+                release_at = behind_original
         if release_at is not None:
             for index, accounts in enumerate(await self.ledger.audience_batches(outage.id, s.sms_batch_size)):
                 await self.ledger.hold(
@@ -171,11 +195,9 @@ class SmsSender:
             else:
                 reachable.append(customer)
         retry_after: list[timedelta] = []
+        waiting: list[str] = []
         if notice.id != ORIGINAL_NOTICE:
             reachable, waiting = await self._after_original(outage_id, reachable)
-            if waiting:
-                # The batch runs again after the usual backoff and sends to those ready by then.
-                retry_after.append(timedelta(0))
         gate = asyncio.Semaphore(self.settings.sms_concurrency)
         # Stop well before arq's job timeout: a timed-out job is failed, not retried, and its
         # unsent tail would wait for the stalled-fan-out sweep. Half the timeout, plus a send's
@@ -204,20 +226,30 @@ class SmsSender:
 
         await asyncio.gather(*(send_one(c) for c in reachable))
         if retry_after:
-            # A rerun of the whole batch also covers the untried: the ledger skips the done.
+            # A rerun of the whole batch also covers the untried and the waiting: the ledger skips the done.
             raise RetryBatch(max(retry_after))
+        if waiting:
+            raise BatchUnfinished(untried + waiting, waiting=True)
         if untried:
             raise BatchUnfinished(untried)
 
-    async def _after_original(self, outage_id: str, customers: list[Customer]) -> tuple[list[Customer], int]:
-        """Those whose outage notice is settled, and how many still wait for it.
+    async def _after_original(
+        self, outage_id: str, customers: list[Customer]
+    ) -> tuple[list[Customer], list[str]]:
+        """Those whose outage notice is settled, and the accounts still waiting for it.
 
         A customer must read "postponed" after the notice it postpones, whatever order the batch
         jobs run in (quiet hours, retries, several workers).
         """
         statuses = await self.ledger.statuses([(outage_id, ORIGINAL_NOTICE, c.account) for c in customers])
-        ready = [c for c, status in zip(customers, statuses, strict=True) if status not in (None, "sending")]
-        return ready, len(customers) - len(ready)
+        ready: list[Customer] = []
+        waiting: list[str] = []
+        for customer, status in zip(customers, statuses, strict=True):
+            if status in (None, "sending"):
+                waiting.append(customer.account)
+            else:
+                ready.append(customer)
+        return ready, waiting
 
     def _text(self, notice: Notice, customer: Customer) -> str:
         # Only the account kinds name the customer's account; the rest read the same for everyone

@@ -1,22 +1,30 @@
 """Approving a notice sends one SMS per affected, reachable customer, once, in their language."""
 
+import time
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import msgspec
+import pytest
 from arq.connections import ArqRedis
 
 from api.app import create_app
+from publishers.sms import SmsPublisher, SmsSender
+from publishers.sms_providers.outbox import OutboxProvider
+from publishers.sms_text import SmsTexts
+from schemas.notices import notice_of
 from schemas.settings import Settings
 from store import keys as store_keys
 from store.customers import CustomerStore
+from store.outages import OutageStore
 from store.sms import SmsLedger
 from tests.asgi import asgi_transport
 from tests.bodies import fault_body, iso, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
 from workers.publish import enqueue_publish, publish_job_id
+from workers.sms import send_sms_batch
 from workers.worker import build_worker
 
 Client = httpx.AsyncClient
@@ -262,6 +270,98 @@ async def test_a_change_never_overtakes_its_held_outage_notice(
     await run_channels()
     # Newest first in the outbox: the postponement after the notice it changes.
     assert [m.notice_id for m in await _outbox(redis)] == ["c1", "new"]
+
+
+async def test_a_change_waiting_for_its_outage_notice_never_uses_up_its_tries(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, settings: Settings
+) -> None:
+    """However long the outage notice takes (a 1M fan-out draining), its change waits and goes on.
+
+    Each look that finds customers still waiting for the outage notice hands them to a
+    continuation job deferred by the usual growing pause, so arq's 12 tries are never used up
+    (a Retry each time used them up in 80 ms on a busy machine with no pause configured).
+    """
+    await load(redis, row("A1", phone(1)), row("A2", phone(2)))
+    outage = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await client.post(
+        f"/api/v1/outages/{outage['id']}/changes",
+        json={"type": "cancel", "reason": "Work merged into January"},
+        headers=keys.headers("submitter"),
+    )
+    await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
+    pausing = msgspec.structs.replace(settings, sms_retry_base=2.0)
+    sender = SmsSender(
+        redis,
+        pausing,
+        OutboxProvider(SmsLedger(redis), clock, 100),
+        SmsTexts(settings.zone, settings.hotline),
+        clock,
+    )
+    job_id = f"sms:{outage['id']}:c1:0"
+    for part in range(1, 15):  # more looks than the job's 12 tries
+        ctx = {"sms_sender": sender, "redis": redis, "queue_name": settings.queue_name, "job_try": 1,
+               "job_id": job_id}  # fmt: skip
+        assert await send_sms_batch(ctx, outage["id"], "c1", ["A1", "A2"]) == 0
+        job_id = f"sms:{outage['id']}:c1:0/{part + 1}"
+        score = await redis.zscore(settings.queue_name, job_id)
+        assert score is not None, job_id
+        expected_pause = min(60.0, 2.0 * 2 ** (part - 1))
+        assert score / 1000 - time.time() == pytest.approx(expected_pause, abs=5)
+    assert await _outbox(redis) == []
+
+    # The outage notice goes out; the next look sends the change to both.
+    await sender.send_batch(outage["id"], "new", ["A1", "A2"], "run-new")
+    ctx = {"sms_sender": sender, "redis": redis, "queue_name": settings.queue_name, "job_try": 1,
+           "job_id": job_id}  # fmt: skip
+    assert await send_sms_batch(ctx, outage["id"], "c1", ["A1", "A2"]) == 2
+    assert [m.notice_id for m in await _outbox(redis)] == ["c1", "c1", "new", "new"]
+
+
+async def test_a_change_that_ran_before_its_outage_notice_was_held_waits_with_it(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, settings: Settings
+) -> None:
+    """Both publish jobs run at once at 23:00: the change's batch may look before the outage
+    notice is held for quiet hours. It then holds its waiting customers until just after the
+    notice, instead of looking again all night (or, before, using up its tries and dropping them)."""
+    await load(redis, row("A1", phone(1)))
+    clock.now = clock.now.replace(hour=23)
+    outage = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await client.post(
+        f"/api/v1/outages/{outage['id']}/changes",
+        json={"type": "postpone", "reason": "Rain", "starts_at": iso(clock() + timedelta(days=10))},
+        headers=keys.headers("submitter"),
+    )
+    await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
+    records = (await client.get(f"/api/v1/outages/{outage['id']}", headers=keys.headers("reviewer"))).json()
+    assert [c["id"] for c in records["changes"]] == ["c1"]
+    sender = SmsSender(
+        redis,
+        settings,
+        OutboxProvider(SmsLedger(redis), clock, 100),
+        SmsTexts(settings.zone, settings.hotline),
+        clock,
+    )
+    ctx = {"sms_sender": sender, "redis": redis, "queue_name": settings.queue_name, "job_try": 1,
+           "job_id": f"sms:{outage['id']}:c1:0"}  # fmt: skip
+    # The change's batch looks first: the outage notice is neither sent nor held yet.
+    assert await send_sms_batch(ctx, outage["id"], "c1", ["A1"]) == 0
+    # Then the outage notice is published into quiet hours, and the change's next look finds it held.
+    await SmsPublisher(redis, settings, clock).publish(
+        notice_of(await OutageStore(redis).get(outage["id"]), "new")
+    )
+    ctx["job_id"] = f"sms:{outage['id']}:c1:0/2"
+    assert await send_sms_batch(ctx, outage["id"], "c1", ["A1"]) == 0
+    assert await redis.zscore(settings.queue_name, f"sms:{outage['id']}:c1:0/3") is None
+
+    ledger = SmsLedger(redis)
+    eight = (clock.now + timedelta(days=1)).replace(hour=8, minute=0, second=0)
+    assert [b for b, _ in await ledger.due_batches(eight)] == [f"{outage['id']}:new:0"]
+    assert [b for b, _ in await ledger.due_batches(eight + timedelta(seconds=1))] == [
+        f"{outage['id']}:new:0",
+        f"{outage['id']}:c1:0/3",
+    ]
+    [new, c1] = await _deliveries(client, keys, outage["id"])
+    assert (new["sms"]["held"], c1["sms"]["held"]) == (1, 1)
 
 
 async def test_each_customer_gets_a_change_only_after_its_outage_notice(

@@ -6,7 +6,16 @@ from typing import Any
 import structlog
 from arq import Retry
 
-from publishers.sms import BatchUnfinished, RetryBatch, SmsPublisher, SmsSender, enqueue_batch, next_part
+from publishers.sms import (
+    BatchUnfinished,
+    RetryBatch,
+    SmsPublisher,
+    SmsSender,
+    after_held_original,
+    enqueue_batch,
+    next_part,
+    part_number,
+)
 from publishers.sms_providers.base import MessageRef
 from schemas.clock import Clock
 from schemas.deliveries import sms_delivery
@@ -18,8 +27,15 @@ from store.sms import FanoutWatch, HeldBatch, SmsLedger
 log = structlog.get_logger("workers.sms")
 
 
+# A change waiting for its outage notice looks again no sooner than this, even with no retry
+# pause configured: looking every few milliseconds only loads Redis and slows that very notice.
+SHORTEST_WAIT = timedelta(seconds=1)
+
+
 def backoff(settings: Settings, job_try: int, hint: timedelta) -> timedelta:
-    exponential = timedelta(seconds=min(60.0, settings.sms_retry_base * 2 ** (job_try - 1)))
+    # The exponent is capped: the 60 s ceiling is reached long before, and a chain of
+    # continuations can count past the point where 2**n fits in a float.
+    exponential = timedelta(seconds=min(60.0, settings.sms_retry_base * 2 ** min(job_try - 1, 16)))
     return max(hint, exponential)
 
 
@@ -35,13 +51,21 @@ async def send_sms_batch(ctx: dict[str, Any], outage_id: str, notice_id: str, ac
                  recipients=len(accounts), attempt=ctx["job_try"], defer_s=defer.total_seconds())  # fmt: skip
         raise Retry(defer=defer) from exc
     except BatchUnfinished as exc:
-        batch_id = next_part(ctx["job_id"].removeprefix("sms:"))
-        await enqueue_batch(
-            ctx["redis"], ctx["queue_name"], batch_id, HeldBatch(outage_id, notice_id, exc.remaining)
-        )
+        this_part = ctx["job_id"].removeprefix("sms:")
+        rest = HeldBatch(outage_id, notice_id, exc.remaining)
+        held_behind = await after_held_original(sender.ledger, outage_id) if exc.waiting else None
+        if held_behind is not None:
+            # The outage notice went into quiet hours after this change's publication looked.
+            await sender.ledger.hold(next_part(this_part), rest, held_behind)
+        else:
+            # Waiting for the outage notice: look again after a growing pause (capped at a minute),
+            # so a change published during a long fan-out costs a few jobs, not a job a second.
+            pause = backoff(sender.settings, part_number(this_part), SHORTEST_WAIT) if exc.waiting else None
+            await enqueue_batch(ctx["redis"], ctx["queue_name"], next_part(this_part), rest, pause)
         log.info("sms batch continues", outage_id=outage_id, notice_id=notice_id, job_id=ctx["job_id"],
                  recipients=len(accounts) - len(exc.remaining), attempt=ctx["job_try"],
-                 remaining=len(exc.remaining), next_job=f"sms:{batch_id}")  # fmt: skip
+                 remaining=len(exc.remaining), waiting=exc.waiting, held=held_behind is not None,
+                 next_job=f"sms:{next_part(this_part)}")  # fmt: skip
         return len(accounts) - len(exc.remaining)
     log.info("sms batch sent", outage_id=outage_id, notice_id=notice_id, job_id=ctx["job_id"],
              recipients=len(accounts), attempt=ctx["job_try"])  # fmt: skip

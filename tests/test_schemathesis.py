@@ -52,13 +52,17 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    # A busy CI machine can take a while to import and start the app; give up after a minute.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/health").status_code == 200 and "key" in secret:
                 break
         except httpx.TransportError:
             pass
         time.sleep(0.05)
+    else:
+        pytest.fail("the app did not start within 60 s")
     yield base, secret["key"]
     server_box["server"].should_exit = True
     thread.join(10)

@@ -29,7 +29,7 @@ def test_worker_reconnects_after_redis_restarts(tmp_path: Path) -> None:
         worker = subprocess.Popen([sys.executable, "-m", "workers"], env=env, stdout=log, stderr=log)
     client = sync_redis.Redis.from_url(server.url)
     try:
-        assert _until(lambda: client.exists("reconnect:q:health-check"), 20), "worker never started"
+        assert _until(lambda: client.exists("reconnect:q:health-check"), 60), "worker never started"
         assert server.pid is not None
         os.kill(server.pid, signal.SIGKILL)
         server.stop()
@@ -39,7 +39,7 @@ def test_worker_reconnects_after_redis_restarts(tmp_path: Path) -> None:
         restarted.start()
         try:
             client.delete("reconnect:q:health-check")
-            assert _until(lambda: client.exists("reconnect:q:health-check"), 30), "worker did not come back"
+            assert _until(lambda: client.exists("reconnect:q:health-check"), 60), "worker did not come back"
             assert worker.poll() is None
         finally:
             worker.send_signal(signal.SIGTERM)

@@ -24,7 +24,7 @@ from tests.bodies import fault_body, iso, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
 from workers.publish import enqueue_publish, publish_job_id
-from workers.sms import send_sms_batch
+from workers.sms import WAITING_LOOKS, send_sms_batch, sweep_stalled_fanouts
 from workers.worker import build_worker
 
 Client = httpx.AsyncClient
@@ -362,6 +362,53 @@ async def test_a_change_that_ran_before_its_outage_notice_was_held_waits_with_it
     ]
     [new, c1] = await _deliveries(client, keys, outage["id"])
     assert (new["sms"]["held"], c1["sms"]["held"]) == (1, 1)
+
+
+async def test_a_change_stops_looking_after_its_last_look_and_the_sweep_resumes_it_after_the_notice(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, settings: Settings
+) -> None:
+    """The outage notice's batches gave up (provider down); its change waits a bounded while and
+    is then resumed by the sweep only once the notice itself has gone out."""
+    await load(redis, row("A1", phone(1)), row("A2", phone(2)))
+    outage = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await client.post(
+        f"/api/v1/outages/{outage['id']}/changes",
+        json={"type": "cancel", "reason": "Work merged into January"},
+        headers=keys.headers("submitter"),
+    )
+    await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
+    record = await OutageStore(redis).get(outage["id"])
+    publisher = SmsPublisher(redis, settings, clock)
+    for notice_id in ("new", "c1"):
+        await publisher.publish(notice_of(record, notice_id))
+    await redis.delete(settings.queue_name)  # every batch job gave up
+    sender = SmsSender(
+        redis,
+        settings,
+        OutboxProvider(SmsLedger(redis), clock, 100),
+        SmsTexts(settings.zone, settings.hotline),
+        clock,
+    )
+    last_look = f"sms:{outage['id']}:c1:0/{WAITING_LOOKS}"
+    ctx: dict[str, Any] = {"sms_sender": sender, "redis": redis, "queue_name": settings.queue_name,
+                           "job_try": 1, "job_id": last_look, "clock": clock, "sms_publisher": publisher}  # fmt: skip
+    assert await send_sms_batch(ctx, outage["id"], "c1", ["A1", "A2"]) == 0
+    assert await redis.zcard(settings.queue_name) == 0, "no look after the last"
+
+    async def sweep_in(minutes: float) -> list[str]:
+        clock.advance(minutes=minutes)
+        await redis.delete(settings.queue_name)
+        await sweep_stalled_fanouts(ctx)
+        return sorted(
+            {j.split(":")[2] for j in (m.decode() for m in await redis.zrange(settings.queue_name, 0, -1))}
+        )
+
+    assert await sweep_in(6) == []  # first check of both
+    assert await sweep_in(6) == ["new"], "the notice is resumed, its change keeps waiting"
+    await sender.send_batch(outage["id"], "new", ["A1", "A2"], "run-new")
+    assert await sweep_in(6) == ["c1"], "the notice is out: its change is resumed"
+    [new, c1] = await _deliveries(client, keys, outage["id"])
+    assert (new["sms"]["accepted"], c1["sms"]["queued"]) == (2, 2)
 
 
 async def test_each_customer_gets_a_change_only_after_its_outage_notice(

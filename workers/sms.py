@@ -19,13 +19,18 @@ from publishers.sms import (
 from publishers.sms_providers.base import MessageRef
 from schemas.clock import Clock
 from schemas.deliveries import sms_delivery
-from schemas.notices import notice_of
+from schemas.notices import ORIGINAL_NOTICE, notice_of
 from schemas.settings import Settings
 from store.outages import OutageStore
 from store.sms import FanoutWatch, HeldBatch, SmsLedger
 
 log = structlog.get_logger("workers.sms")
 
+
+# A change's batch looks this many times for its outage notice (with SMS_RETRY_BASE 2 s, about
+# 25 minutes) before leaving the rest to the stalled-fan-out sweep, so a notice that cannot go
+# out (a provider down for hours) does not keep a chain of jobs alive behind it.
+WAITING_LOOKS = 30
 
 # A change waiting for its outage notice looks again no sooner than this, even with no retry
 # pause configured: looking every few milliseconds only loads Redis and slows that very notice.
@@ -57,6 +62,12 @@ async def send_sms_batch(ctx: dict[str, Any], outage_id: str, notice_id: str, ac
         if held_behind is not None:
             # The outage notice went into quiet hours after this change's publication looked.
             await sender.ledger.hold(next_part(this_part), rest, held_behind)
+        elif exc.waiting and part_number(this_part) >= WAITING_LOOKS:
+            # Still queued, and counted so: the stalled-fan-out sweep resumes this change once its
+            # outage notice has gone out (it resumes that notice too if its batches gave up).
+            log.warning("sms change left waiting for its outage notice", outage_id=outage_id,
+                        notice_id=notice_id, job_id=ctx["job_id"], waiting=len(exc.remaining))  # fmt: skip
+            return len(accounts) - len(exc.remaining)
         else:
             # Waiting for the outage notice: look again after a growing pause (capped at a minute),
             # so a change published during a long fan-out costs a few jobs, not a job a second.
@@ -108,6 +119,9 @@ async def sweep_stalled_fanouts(ctx: dict[str, Any]) -> int:
             await watch.finished(outage_id, notice_id)
             continue
         previous = await watch.checked(outage_id, notice_id, now, waiting)
+        if notice_id != ORIGINAL_NOTICE and await _original_unsettled(ledger, outage_id):
+            # A change waits for its outage notice; that fan-out is watched (and resumed) itself.
+            continue
         if waiting and previous is not None and waiting >= previous:
             notice = notice_of(await OutageStore(ctx["redis"]).get(outage_id), notice_id)
             log.warning(
@@ -116,3 +130,8 @@ async def sweep_stalled_fanouts(ctx: dict[str, Any]) -> int:
             await publisher.publish(notice, attempt=int(now.timestamp()))
             resumed += 1
     return resumed
+
+
+async def _original_unsettled(ledger: SmsLedger, outage_id: str) -> bool:
+    counts = sms_delivery(await ledger.counts(outage_id, ORIGINAL_NOTICE))
+    return counts.queued + counts.sending + counts.held > 0

@@ -49,6 +49,28 @@ async def _deliveries(client: Client, keys: Keys, outage_id: str) -> list[dict[s
     return response.json()["notices"]  # type: ignore[no-any-return]
 
 
+CANCEL = {"type": "cancel", "reason": "Work merged into January"}
+
+
+async def _publish_with_change(
+    client: Client, keys: Keys, body: dict[str, Any], change: dict[str, Any]
+) -> dict[str, Any]:
+    """An outage published and a change of it approved, nothing run yet."""
+    outage = await _publish(client, keys, body)
+    changes = f"/api/v1/outages/{outage['id']}/changes"
+    assert (await client.post(changes, json=change, headers=keys.headers("submitter"))).status_code == 201
+    await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
+    return outage
+
+
+def _batch_ctx(redis: ArqRedis, settings: Settings, clock: FakeClock, job_id: str) -> dict[str, Any]:
+    """What arq hands the batch and sweep jobs, for calling them one look at a time."""
+    provider = OutboxProvider(SmsLedger(redis), clock, 100)
+    sender = SmsSender(redis, settings, provider, SmsTexts(settings.zone, settings.hotline), clock)
+    return {"sms_sender": sender, "sms_publisher": SmsPublisher(redis, settings, clock), "redis": redis,
+            "queue_name": settings.queue_name, "clock": clock, "job_try": 1, "job_id": job_id}  # fmt: skip
+
+
 async def test_planned_outage_reaches_each_affected_customer_once_in_their_language(
     client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
 ) -> None:
@@ -282,37 +304,20 @@ async def test_a_change_waiting_for_its_outage_notice_never_uses_up_its_tries(
     (a Retry each time used them up in 80 ms on a busy machine with no pause configured).
     """
     await load(redis, row("A1", phone(1)), row("A2", phone(2)))
-    outage = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
-    await client.post(
-        f"/api/v1/outages/{outage['id']}/changes",
-        json={"type": "cancel", "reason": "Work merged into January"},
-        headers=keys.headers("submitter"),
-    )
-    await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
+    outage = await _publish_with_change(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}), CANCEL)
     pausing = msgspec.structs.replace(settings, sms_retry_base=2.0)
-    sender = SmsSender(
-        redis,
-        pausing,
-        OutboxProvider(SmsLedger(redis), clock, 100),
-        SmsTexts(settings.zone, settings.hotline),
-        clock,
-    )
-    job_id = f"sms:{outage['id']}:c1:0"
+    ctx = _batch_ctx(redis, pausing, clock, f"sms:{outage['id']}:c1:0")
     for part in range(1, 15):  # more looks than the job's 12 tries
-        ctx = {"sms_sender": sender, "redis": redis, "queue_name": settings.queue_name, "job_try": 1,
-               "job_id": job_id}  # fmt: skip
         assert await send_sms_batch(ctx, outage["id"], "c1", ["A1", "A2"]) == 0
-        job_id = f"sms:{outage['id']}:c1:0/{part + 1}"
-        score = await redis.zscore(settings.queue_name, job_id)
-        assert score is not None, job_id
+        ctx["job_id"] = f"sms:{outage['id']}:c1:0/{part + 1}"
+        score = await redis.zscore(settings.queue_name, ctx["job_id"])
+        assert score is not None, ctx["job_id"]
         expected_pause = min(60.0, 2.0 * 2 ** (part - 1))
         assert score / 1000 - time.time() == pytest.approx(expected_pause, abs=5)
     assert await _outbox(redis) == []
 
     # The outage notice goes out; the next look sends the change to both.
-    await sender.send_batch(outage["id"], "new", ["A1", "A2"], "run-new")
-    ctx = {"sms_sender": sender, "redis": redis, "queue_name": settings.queue_name, "job_try": 1,
-           "job_id": job_id}  # fmt: skip
+    await ctx["sms_sender"].send_batch(outage["id"], "new", ["A1", "A2"], "run-new")
     assert await send_sms_batch(ctx, outage["id"], "c1", ["A1", "A2"]) == 2
     assert [m.notice_id for m in await _outbox(redis)] == ["c1", "c1", "new", "new"]
 
@@ -325,30 +330,15 @@ async def test_a_change_that_ran_before_its_outage_notice_was_held_waits_with_it
     notice, instead of looking again all night (or, before, using up its tries and dropping them)."""
     await load(redis, row("A1", phone(1)))
     clock.now = clock.now.replace(hour=23)
-    outage = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
-    await client.post(
-        f"/api/v1/outages/{outage['id']}/changes",
-        json={"type": "postpone", "reason": "Rain", "starts_at": iso(clock() + timedelta(days=10))},
-        headers=keys.headers("submitter"),
+    postpone = {"type": "postpone", "reason": "Rain", "starts_at": iso(clock() + timedelta(days=10))}
+    outage = await _publish_with_change(
+        client, keys, outage_body(clock(), scope={"feeders": ["F1"]}), postpone
     )
-    await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
-    records = (await client.get(f"/api/v1/outages/{outage['id']}", headers=keys.headers("reviewer"))).json()
-    assert [c["id"] for c in records["changes"]] == ["c1"]
-    sender = SmsSender(
-        redis,
-        settings,
-        OutboxProvider(SmsLedger(redis), clock, 100),
-        SmsTexts(settings.zone, settings.hotline),
-        clock,
-    )
-    ctx = {"sms_sender": sender, "redis": redis, "queue_name": settings.queue_name, "job_try": 1,
-           "job_id": f"sms:{outage['id']}:c1:0"}  # fmt: skip
+    ctx = _batch_ctx(redis, settings, clock, f"sms:{outage['id']}:c1:0")
     # The change's batch looks first: the outage notice is neither sent nor held yet.
     assert await send_sms_batch(ctx, outage["id"], "c1", ["A1"]) == 0
     # Then the outage notice is published into quiet hours, and the change's next look finds it held.
-    await SmsPublisher(redis, settings, clock).publish(
-        notice_of(await OutageStore(redis).get(outage["id"]), "new")
-    )
+    await ctx["sms_publisher"].publish(notice_of(await OutageStore(redis).get(outage["id"]), "new"))
     ctx["job_id"] = f"sms:{outage['id']}:c1:0/2"
     assert await send_sms_batch(ctx, outage["id"], "c1", ["A1"]) == 0
     assert await redis.zscore(settings.queue_name, f"sms:{outage['id']}:c1:0/3") is None
@@ -370,28 +360,12 @@ async def test_a_change_stops_looking_after_its_last_look_and_the_sweep_resumes_
     """The outage notice's batches gave up (provider down); its change waits a bounded while and
     is then resumed by the sweep only once the notice itself has gone out."""
     await load(redis, row("A1", phone(1)), row("A2", phone(2)))
-    outage = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
-    await client.post(
-        f"/api/v1/outages/{outage['id']}/changes",
-        json={"type": "cancel", "reason": "Work merged into January"},
-        headers=keys.headers("submitter"),
-    )
-    await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
+    outage = await _publish_with_change(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}), CANCEL)
+    ctx = _batch_ctx(redis, settings, clock, f"sms:{outage['id']}:c1:0/{WAITING_LOOKS}")
     record = await OutageStore(redis).get(outage["id"])
-    publisher = SmsPublisher(redis, settings, clock)
     for notice_id in ("new", "c1"):
-        await publisher.publish(notice_of(record, notice_id))
+        await ctx["sms_publisher"].publish(notice_of(record, notice_id))
     await redis.delete(settings.queue_name)  # every batch job gave up
-    sender = SmsSender(
-        redis,
-        settings,
-        OutboxProvider(SmsLedger(redis), clock, 100),
-        SmsTexts(settings.zone, settings.hotline),
-        clock,
-    )
-    last_look = f"sms:{outage['id']}:c1:0/{WAITING_LOOKS}"
-    ctx: dict[str, Any] = {"sms_sender": sender, "redis": redis, "queue_name": settings.queue_name,
-                           "job_try": 1, "job_id": last_look, "clock": clock, "sms_publisher": publisher}  # fmt: skip
     assert await send_sms_batch(ctx, outage["id"], "c1", ["A1", "A2"]) == 0
     assert await redis.zcard(settings.queue_name) == 0, "no look after the last"
 
@@ -405,7 +379,7 @@ async def test_a_change_stops_looking_after_its_last_look_and_the_sweep_resumes_
 
     assert await sweep_in(6) == []  # first check of both
     assert await sweep_in(6) == ["new"], "the notice is resumed, its change keeps waiting"
-    await sender.send_batch(outage["id"], "new", ["A1", "A2"], "run-new")
+    await ctx["sms_sender"].send_batch(outage["id"], "new", ["A1", "A2"], "run-new")
     assert await sweep_in(6) == ["c1"], "the notice is out: its change is resumed"
     [new, c1] = await _deliveries(client, keys, outage["id"])
     assert (new["sms"]["accepted"], c1["sms"]["queued"]) == (2, 2)

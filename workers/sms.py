@@ -29,7 +29,10 @@ log = structlog.get_logger("workers.sms")
 
 # A change's batch looks this many times for its outage notice (with SMS_RETRY_BASE 2 s, about
 # 25 minutes) before leaving the rest to the stalled-fan-out sweep, so a notice that cannot go
-# out (a provider down for hours) does not keep a chain of jobs alive behind it.
+# out (a provider down for hours) does not keep a chain of jobs alive behind it. The count is the
+# continuation's part number, which also counts parts of a batch that ran out of time; each of
+# those is half a JOB_TIMEOUT of sending, so they matter only under a very tight SMS_RATE, and
+# then the sweep still finishes the change.
 WAITING_LOOKS = 30
 
 # A change waiting for its outage notice looks again no sooner than this, even with no retry

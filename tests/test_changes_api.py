@@ -8,16 +8,15 @@ from arq.connections import ArqRedis
 
 from tests.bodies import fault_body, iso, outage_body
 from tests.conftest import FakeClock, Keys, snapshot
+from tests.flows import submit_and_approve
 
 Client = httpx.AsyncClient
 
 
 async def _published(client: Client, keys: Keys, body: dict[str, Any]) -> dict[str, Any]:
-    created = await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))
-    outage_id = created.json()["id"]
-    published = await client.post(f"/api/v1/outages/{outage_id}/approve", headers=keys.headers("reviewer"))
-    assert published.json()["status"] == "published", published.text
-    return published.json()  # type: ignore[no-any-return]
+    published = await submit_and_approve(client, keys, body)
+    assert published["status"] == "published", published
+    return published
 
 
 async def _change(client: Client, keys: Keys, outage_id: str, body: dict[str, Any]) -> httpx.Response:

@@ -10,24 +10,18 @@ from schemas.settings import Settings
 from store.dispatch import DispatchLedger
 from tests.bodies import iso, outage_body
 from tests.conftest import FakeClock, Keys
+from tests.flows import submit_and_approve
 from tests.recording import RecordingPublisher
 from workers.publish import enqueue_publish, publish_job_id, publish_notice, redispatch_lost
 
 Client = httpx.AsyncClient
 
 
-async def _approve(client: Client, keys: Keys, body: dict[str, Any]) -> dict[str, Any]:
-    created = (await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))).json()
-    return (  # type: ignore[no-any-return]
-        await client.post(f"/api/v1/outages/{created['id']}/approve", headers=keys.headers("reviewer"))
-    ).json()
-
-
 async def test_approval_publishes_the_notice_to_each_channel_once(
     client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, settings: Settings, run_worker: Any
 ) -> None:
     web, sms = RecordingPublisher("web"), RecordingPublisher("sms")
-    outage = await _approve(client, keys, outage_body(clock()))
+    outage = await submit_and_approve(client, keys, outage_body(clock()))
     assert await redis.zcard(settings.queue_name) == 1
     await run_worker(web, sms)
     for channel in (web, sms):
@@ -47,7 +41,7 @@ async def test_publishing_the_same_notice_again_reaches_no_channel_twice(
     client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, settings: Settings, run_worker: Any
 ) -> None:
     recorder = RecordingPublisher("web")
-    outage = await _approve(client, keys, outage_body(clock()))
+    outage = await submit_and_approve(client, keys, outage_body(clock()))
     await run_worker(recorder)
     await enqueue_publish(redis, settings.queue_name, outage["id"], "new")
     await publish_notice(_ctx(redis, recorder, clock), outage["id"], "new")
@@ -58,7 +52,7 @@ async def test_publishing_the_same_notice_again_reaches_no_channel_twice(
 async def test_change_notice_carries_its_event_and_change(
     client: Client, keys: Keys, clock: FakeClock, run_worker: Any, recorder: RecordingPublisher
 ) -> None:
-    outage = await _approve(client, keys, outage_body(clock()))
+    outage = await submit_and_approve(client, keys, outage_body(clock()))
     await client.post(
         f"/api/v1/outages/{outage['id']}/changes",
         json={
@@ -88,7 +82,7 @@ async def test_retryable_failure_is_retried_without_repeating_channels_that_succ
 ) -> None:
     flaky, steady = RecordingPublisher("flaky"), RecordingPublisher("steady")
     flaky.fail_next(retryable=True, times=2)
-    outage = await _approve(client, keys, outage_body(clock()))
+    outage = await submit_and_approve(client, keys, outage_body(clock()))
     await run_worker(flaky, steady)
     assert len(flaky.received) == 1
     assert len(steady.received) == 1
@@ -104,7 +98,7 @@ async def test_permanent_failure_is_recorded_and_not_retried(
     broken = RecordingPublisher("broken")
     broken.fail_next(retryable=False)
     broken.fail_next(retryable=False)
-    outage = await _approve(client, keys, outage_body(clock()))
+    outage = await submit_and_approve(client, keys, outage_body(clock()))
     await run_worker(broken)
     assert broken.received == []
     assert len(broken.failures) == 1
@@ -119,7 +113,7 @@ async def test_a_lost_publish_job_is_found_and_enqueued_again(
     client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, settings: Settings, run_worker: Any
 ) -> None:
     recorder = RecordingPublisher("web")
-    outage = await _approve(client, keys, outage_body(clock()))
+    outage = await submit_and_approve(client, keys, outage_body(clock()))
     # As if the API died between committing the approval and enqueueing its job.
     await redis.delete(settings.queue_name, f"arq:job:{publish_job_id(outage['id'], 'new')}")
     ctx = _ctx(redis, recorder, clock) | {"redis": redis, "queue_name": settings.queue_name}
@@ -133,7 +127,7 @@ async def test_a_lost_publish_job_is_found_and_enqueued_again(
 async def test_first_of_two_large_area_approvals_enqueues_nothing(
     client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, settings: Settings
 ) -> None:
-    await _approve(client, keys, outage_body(clock(), large_area=True))
+    await submit_and_approve(client, keys, outage_body(clock(), large_area=True))
     assert await redis.zcard(settings.queue_name) == 0
 
 

@@ -23,20 +23,12 @@ from tests.asgi import asgi_transport
 from tests.bodies import fault_body, iso, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
+from tests.flows import submit_and_approve
 from workers.publish import enqueue_publish, publish_job_id
 from workers.sms import WAITING_LOOKS, send_sms_batch, sweep_stalled_fanouts
 from workers.worker import build_worker
 
 Client = httpx.AsyncClient
-
-
-async def _publish(client: Client, keys: Keys, body: dict[str, Any]) -> dict[str, Any]:
-    created = await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))
-    assert created.status_code == 201, created.text
-    approved = await client.post(
-        f"/api/v1/outages/{created.json()['id']}/approve", headers=keys.headers("reviewer")
-    )
-    return approved.json()  # type: ignore[no-any-return]
 
 
 async def _outbox(redis: ArqRedis) -> list[Any]:
@@ -56,7 +48,7 @@ async def _publish_with_change(
     client: Client, keys: Keys, body: dict[str, Any], change: dict[str, Any]
 ) -> dict[str, Any]:
     """An outage published and a change of it approved, nothing run yet."""
-    outage = await _publish(client, keys, body)
+    outage = await submit_and_approve(client, keys, body)
     changes = f"/api/v1/outages/{outage['id']}/changes"
     assert (await client.post(changes, json=change, headers=keys.headers("submitter"))).status_code == 201
     await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
@@ -85,7 +77,7 @@ async def test_planned_outage_reaches_each_affected_customer_once_in_their_langu
         row("A7", phone(7)),  # opted out
     )
     await CustomerStore(redis).set_opted_out(phone(7), True)
-    outage = await _publish(
+    outage = await submit_and_approve(
         client, keys, outage_body(clock(), scope={"feeders": ["F1"], "transformer_areas": ["TA-1"]})
     )
     await run_channels()
@@ -115,7 +107,7 @@ async def test_publishing_the_same_notice_again_sends_nothing_more(
     client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any, settings: Settings
 ) -> None:
     await load(redis, *(row(f"A{n}", phone(n)) for n in range(10)))
-    outage = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    outage = await submit_and_approve(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
     await run_channels()
     # The publish job runs again (a redelivery): the ledger keeps every customer at one message.
     await redis.delete(
@@ -133,7 +125,7 @@ async def test_batches_split_a_large_audience(
 ) -> None:
     await load(redis, *(row(f"A{n:03d}", phone(n)) for n in range(25)))
     small_batches = msgspec.structs.replace(settings, sms_batch_size=4)
-    await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await submit_and_approve(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
     await run_channels(small_batches)
     messages = await _outbox(redis)
     assert sorted(m.account for m in messages) == [f"A{n:03d}" for n in range(25)]
@@ -143,7 +135,9 @@ async def test_temporary_goes_to_important_customers_by_default(
     client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
 ) -> None:
     await load(redis, row("I1", phone(1), important=True), row("P1", phone(2)))
-    await _publish(client, keys, outage_body(clock(), kind="temporary", days=2, scope={"feeders": ["F1"]}))
+    await submit_and_approve(
+        client, keys, outage_body(clock(), kind="temporary", days=2, scope={"feeders": ["F1"]})
+    )
     await run_channels()
     assert [m.account for m in await _outbox(redis)] == ["I1"]
 
@@ -155,7 +149,7 @@ async def test_temporary_audience_all_is_a_setting(
     await load(redis, row("I1", phone(1), important=True), row("P1", phone(2)))
     transport = asgi_transport(create_app(everyone, redis, clock))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        await _publish(
+        await submit_and_approve(
             client, keys, outage_body(clock(), kind="temporary", days=2, scope={"feeders": ["F1"]})
         )
     await run_channels(everyone)
@@ -169,7 +163,7 @@ async def test_arrears_reaches_only_the_named_account(
         redis, row("DEBT", phone(1)), row("NEIGHBOUR", phone(2)), row("OTHER", phone(3), region="440305")
     )
     body = outage_body(clock(), kind="arrears", days=4, scope={"accounts": ["DEBT", "OTHER"]})
-    await _publish(client, keys, body)
+    await submit_and_approve(client, keys, body)
     await run_channels()
     [message] = await _outbox(redis)
     assert message.account == "DEBT"
@@ -182,7 +176,7 @@ async def test_quiet_hours_hold_planned_notices_until_eight(
 ) -> None:
     await load(redis, row("A1", phone(1)), row("A2", phone(2)))
     clock.now = clock.now.replace(hour=22)
-    outage = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    outage = await submit_and_approve(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
     await run_channels()
     assert await _outbox(redis) == []
     [new] = await _deliveries(client, keys, outage["id"])
@@ -203,7 +197,7 @@ async def test_faults_go_at_once_in_quiet_hours(
 ) -> None:
     await load(redis, row("A1", phone(1)))
     clock.now = clock.now.replace(hour=23)
-    await _publish(client, keys, fault_body(clock(), scope={"feeders": ["F1"]}))
+    await submit_and_approve(client, keys, fault_body(clock(), scope={"feeders": ["F1"]}))
     await run_channels()
     [message] = await _outbox(redis)
     assert "故障停电" in message.body
@@ -213,7 +207,7 @@ async def test_changes_go_to_those_told_before_and_only_them(
     client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
 ) -> None:
     await load(redis, row("A1", phone(1)), row("A2", phone(2), language="en"))
-    outage = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    outage = await submit_and_approve(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
     await run_channels()
     await load(redis, row("LATE", phone(3)))
     new_start = clock() + timedelta(days=10)
@@ -263,7 +257,7 @@ async def test_outbox_page_lists_messages_newest_first_with_status(
     empty = await client.get("/dev/outbox")
     assert empty.status_code == 200
     assert "Nothing yet" in empty.text
-    await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await submit_and_approve(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
     await run_channels()
     page = await client.get("/dev/outbox")
     assert page.status_code == 200
@@ -279,7 +273,7 @@ async def test_a_change_never_overtakes_its_held_outage_notice(
 ) -> None:
     await load(redis, row("A1", phone(1)))
     clock.now = clock.now.replace(hour=23)
-    outage = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    outage = await submit_and_approve(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
     await client.post(
         f"/api/v1/outages/{outage['id']}/changes",
         json={"type": "postpone", "reason": "Rain", "starts_at": iso(clock() + timedelta(days=10))},
@@ -389,7 +383,7 @@ async def test_each_customer_gets_a_change_only_after_its_outage_notice(
     client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any, settings: Settings
 ) -> None:
     await load(redis, *(row(f"A{n:02d}", phone(n)) for n in range(30)))
-    outage = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    outage = await submit_and_approve(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
     # The outage notice's publish job is lost; the sweep finds it only after the change is out.
     await redis.delete(settings.queue_name, f"arq:job:{publish_job_id(outage['id'], 'new')}")
     await client.post(
@@ -420,7 +414,7 @@ async def test_a_batch_out_of_time_goes_on_in_a_new_job_without_using_a_try(
     await load(redis, *(row(f"A{n}", phone(n)) for n in range(4)))
     leaps = iter(range(0, 10**9, 1000))  # every look at the time is 1000 s after the last
     one_at_a_time = msgspec.structs.replace(settings, sms_concurrency=1)
-    outage = await _publish(client, keys, fault_body(clock(), scope={"feeders": ["F1"]}))
+    outage = await submit_and_approve(client, keys, fault_body(clock(), scope={"feeders": ["F1"]}))
     worker = build_worker(one_at_a_time, clock, redis=redis, burst=True, monotonic=lambda: float(next(leaps)))
     await worker.main()
     await worker.on_shutdown(worker.ctx)

@@ -12,16 +12,9 @@ from store.sms import SmsLedger
 from tests.bodies import fault_body, iso, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
+from tests.flows import submit_and_approve
 
 Client = httpx.AsyncClient
-
-
-async def _publish(client: Client, keys: Keys, body: dict[str, Any]) -> dict[str, Any]:
-    created = (await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))).json()
-    approved: dict[str, Any] = (
-        await client.post(f"/api/v1/outages/{created['id']}/approve", headers=keys.headers("reviewer"))
-    ).json()
-    return approved
 
 
 async def _change(client: Client, keys: Keys, outage_id: str, body: dict[str, Any]) -> None:
@@ -38,7 +31,7 @@ async def test_planned_reminder_goes_24_hours_before_once_to_those_told(
     client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
 ) -> None:
     await load(redis, row("A1", phone(1)), row("A2", phone(2), language="en"))
-    await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await submit_and_approve(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
     await run_channels()
     await load(redis, row("LATE", phone(3)))
     clock.advance(days=7, seconds=-1)
@@ -61,7 +54,7 @@ async def test_postponement_moves_the_reminder(
     client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
 ) -> None:
     await load(redis, row("A1", phone(1)))
-    outage = await _publish(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    outage = await submit_and_approve(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
     await run_channels()
     await _change(
         client,
@@ -82,7 +75,9 @@ async def test_arrears_reminder_30_minutes_before_to_the_account_only(
     client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
 ) -> None:
     await load(redis, row("DEBT", phone(1)), row("NEXT", phone(2)))
-    await _publish(client, keys, outage_body(clock(), kind="arrears", days=4, scope={"accounts": ["DEBT"]}))
+    await submit_and_approve(
+        client, keys, outage_body(clock(), kind="arrears", days=4, scope={"accounts": ["DEBT"]})
+    )
     await run_channels()
     clock.advance(days=4, minutes=-31)
     await run_channels()
@@ -97,7 +92,7 @@ async def test_reminders_wait_for_the_end_of_quiet_hours(
 ) -> None:
     await load(redis, row("A1", phone(1)))
     starts = clock().replace(hour=2) + timedelta(days=9)
-    await _publish(
+    await submit_and_approve(
         client,
         keys,
         outage_body(
@@ -120,7 +115,7 @@ async def test_start_turns_the_outage_in_progress_on_the_web_and_tells_customers
     client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
 ) -> None:
     await load(redis, row("A1", phone(1)))
-    outage = await _publish(client, keys, outage_body(clock(), days=8, scope={"feeders": ["F1"]}))
+    outage = await submit_and_approve(client, keys, outage_body(clock(), days=8, scope={"feeders": ["F1"]}))
     await run_channels()
     clock.advance(days=7)
     await run_channels()
@@ -140,7 +135,7 @@ async def test_overdue_outage_is_flagged_to_its_centre_until_restored(
     client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
 ) -> None:
     await load(redis, row("A1", phone(1)), row("A2", phone(2)))
-    outage = await _publish(client, keys, fault_body(clock(), scope={"feeders": ["F1"]}))
+    outage = await submit_and_approve(client, keys, fault_body(clock(), scope={"feeders": ["F1"]}))
     await run_channels()
     await load(redis, row("LATE", phone(3)))
     clock.now = clock.now + timedelta(hours=4)

@@ -20,6 +20,7 @@ from tests.bodies import outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM, FakeTwilio
+from tests.flows import submit_and_approve
 from workers.worker import build_worker, sms_provider
 
 PUBLIC = "https://notices.example.com"
@@ -61,9 +62,7 @@ async def _run(settings: Settings, redis: ArqRedis, clock: FakeClock) -> None:
 
 
 async def _publish(client: httpx.AsyncClient, keys: Keys, body: dict[str, Any]) -> str:
-    created = (await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))).json()
-    await client.post(f"/api/v1/outages/{created['id']}/approve", headers=keys.headers("reviewer"))
-    return str(created["id"])
+    return str((await submit_and_approve(client, keys, body))["id"])
 
 
 async def _sms(client: httpx.AsyncClient, keys: Keys, outage_id: str) -> dict[str, Any]:

@@ -13,19 +13,11 @@ from tests.bodies import fault_body, iso, outage_body
 from tests.cap_rules import NS, check_cap
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
+from tests.flows import submit_and_approve
 
 Client = httpx.AsyncClient
 ATOM = "{http://www.w3.org/2005/Atom}"
 POLYGON = [[31.20, 121.58], [31.21, 121.60], [31.19, 121.61], [31.20, 121.58]]
-
-
-async def _publish(client: Client, keys: Keys, body: dict[str, Any]) -> dict[str, Any]:
-    created = await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))
-    assert created.status_code == 201, created.text
-    approved = await client.post(
-        f"/api/v1/outages/{created.json()['id']}/approve", headers=keys.headers("reviewer")
-    )
-    return approved.json()  # type: ignore[no-any-return]
 
 
 async def _change(client: Client, keys: Keys, outage_id: str, body: dict[str, Any]) -> None:
@@ -37,18 +29,18 @@ async def _world(
     client: Client, keys: Keys, clock: FakeClock, run_channels: Any
 ) -> dict[str, dict[str, Any]]:
     """A planned outage (later postponed), a fault, an arrears stoppage and a cancelled one."""
-    planned = await _publish(
+    planned = await submit_and_approve(
         client, keys, outage_body(clock(), external_id="P", title="Keyuan line maintenance", polygon=POLYGON,
                                   scope={"feeders": ["F1"], "transformer_areas": ["TA-1"]})
     )  # fmt: skip
-    fault = await _publish(
+    fault = await submit_and_approve(
         client, keys, fault_body(clock(), title="Huamu cable fault", scope={"feeders": ["F7"]})
     )
-    arrears = await _publish(
+    arrears = await submit_and_approve(
         client, keys, outage_body(clock(), external_id="AR", kind="arrears", days=4, title="SECRET-ARREARS",
                                   area_description="Account 42 at 18 Secret Road", scope={"accounts": ["A42"]})
     )  # fmt: skip
-    cancelled = await _publish(
+    cancelled = await submit_and_approve(
         client, keys, outage_body(clock(), external_id="C", title="Dropped work", days=9)
     )
     await run_channels()
@@ -130,7 +122,7 @@ async def test_etag_changes_when_a_notice_is_published(
     client: Client, keys: Keys, clock: FakeClock, run_channels: Any
 ) -> None:
     first = await client.get("/api/v1/public/outages")
-    await _publish(client, keys, fault_body(clock()))
+    await submit_and_approve(client, keys, fault_body(clock()))
     await run_channels()
     second = await client.get("/api/v1/public/outages", headers={"If-None-Match": first.headers["etag"]})
     assert second.status_code == 200

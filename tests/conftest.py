@@ -13,7 +13,6 @@ import pytest
 import structlog
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
-from api.app import create_app
 from api.logs import configure_logging
 from api.service import OutageService
 from publishers.registry import PublisherRegistry
@@ -22,7 +21,7 @@ from schemas.kinds import Role
 from schemas.settings import Settings
 from store.api_keys import ApiKeyStore
 from store.embedded import EmbeddedRedis
-from tests.asgi import asgi_transport
+from tests.asgi import app_client
 from tests.recording import RecordingPublisher
 from workers.worker import build_worker
 
@@ -92,10 +91,7 @@ def service(settings: Settings, redis: ArqRedis, clock: FakeClock) -> OutageServ
 
 @pytest.fixture
 async def client(settings: Settings, redis: ArqRedis, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
-    # httpx on the ASGI app in this event loop: Litestar's AsyncTestClient runs the app on another
-    # loop, where the test's Redis connections cannot be used.
-    transport = asgi_transport(create_app(settings, redis, clock))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as test_client:
+    async with app_client(settings, redis, clock) as test_client:
         yield test_client
 
 

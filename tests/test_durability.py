@@ -12,16 +12,14 @@ import os
 import signal
 from pathlib import Path
 
-import httpx
 from arq.connections import ArqRedis
 
-from api.app import create_app
 from schemas.kinds import Role
 from schemas.settings import Settings
 from store.api_keys import ApiKeyStore
 from store.embedded import EmbeddedRedis
 from store.outages import OutageStore
-from tests.asgi import asgi_transport
+from tests.asgi import app_client
 from tests.bodies import outage_body
 from tests.conftest import FakeClock
 
@@ -37,13 +35,12 @@ async def test_every_acknowledged_submission_survives_a_killed_redis(
             name="s", centre="c", region="310115", roles=frozenset({Role.SUBMITTER}), now=clock()
         )
         settings = Settings(redis_url=server.url, data_dir=tmp_path)
-        transport = asgi_transport(create_app(settings, redis, clock))
         headers = {"Authorization": f"Bearer {secret}"}
         acknowledged: list[str] = []
         statuses: list[int] = []
         mid_burst = asyncio.Event()
 
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        async with app_client(settings, redis, clock) as client:
 
             async def submit(n: int) -> None:
                 body = outage_body(clock(), external_id=f"BURST-{n}")

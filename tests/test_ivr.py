@@ -11,12 +11,11 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from api.app import create_app
 from schemas.ivr import DEPTH, PARENT, State
 from schemas.settings import Settings
 from store.embedded import free_port
 from store.sms import SmsLedger
-from tests.asgi import asgi_transport
+from tests.asgi import app_client
 from tests.bodies import fault_body, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
@@ -34,8 +33,7 @@ def ivr_settings(settings: Settings) -> Settings:
 async def client(
     ivr_settings: Settings, redis: ArqRedis, clock: FakeClock
 ) -> AsyncIterator[httpx.AsyncClient]:
-    transport = asgi_transport(create_app(ivr_settings, redis, clock))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as test_client:
+    async with app_client(ivr_settings, redis, clock) as test_client:
         yield test_client
 
 
@@ -204,8 +202,7 @@ async def test_redis_unreachable_still_gives_valid_twiml(ivr_settings: Settings,
     from arq.connections import ArqRedis as Pool
 
     gone = Pool.from_url(f"redis://127.0.0.1:{free_port()}/0")
-    transport = asgi_transport(create_app(ivr_settings, gone, clock))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as unreachable:
+    async with app_client(ivr_settings, gone, clock) as unreachable:
         turn = await Caller(unreachable, KNOWN).dial_in()
     await gone.aclose()
     assert "暂时无法查询" in turn.all_text and turn.dial == "+8695598"
@@ -243,8 +240,7 @@ async def test_dev_page_walks_the_menu_with_signed_requests(
     settings: Settings, redis: ArqRedis, clock: FakeClock, world: Any
 ) -> None:
     demo = msgspec.structs.replace(settings, public_base_url=PUBLIC)
-    transport = asgi_transport(create_app(demo, redis, clock))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with app_client(demo, redis, clock) as client:
         assert (await client.get("/dev/ivr")).status_code == 200
         first = (
             await client.post("/dev/ivr/step", json={"url": f"{PUBLIC}/ivr/voice", "from": KNOWN})

@@ -6,10 +6,9 @@ import httpx
 from arq.connections import ArqRedis
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.app import create_app
 from schemas.settings import Settings
 from store.embedded import free_port
-from tests.asgi import asgi_transport
+from tests.asgi import app_client
 from tests.bodies import fault_body, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
@@ -36,8 +35,7 @@ async def test_ready_needs_redis_and_a_worker(
     from arq.connections import ArqRedis as Pool
 
     gone = Pool.from_url(f"redis://127.0.0.1:{free_port()}/0")
-    transport = asgi_transport(create_app(settings, gone, clock))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as unreachable:
+    async with app_client(settings, gone, clock) as unreachable:
         response = await unreachable.get("/ready")
     await gone.aclose()
     assert (response.status_code, response.json()["redis"]) == (503, "unreachable")

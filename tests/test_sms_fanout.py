@@ -9,7 +9,6 @@ import msgspec
 import pytest
 from arq.connections import ArqRedis
 
-from api.app import create_app
 from publishers.sms import SmsPublisher, SmsSender
 from publishers.sms_providers.outbox import OutboxProvider
 from publishers.sms_text import SmsTexts
@@ -19,7 +18,7 @@ from store import keys as store_keys
 from store.customers import CustomerStore
 from store.outages import OutageStore
 from store.sms import SmsLedger
-from tests.asgi import asgi_transport
+from tests.asgi import app_client
 from tests.bodies import fault_body, iso, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
@@ -147,8 +146,7 @@ async def test_temporary_audience_all_is_a_setting(
 ) -> None:
     everyone = msgspec.structs.replace(settings, temporary_audience="all")
     await load(redis, row("I1", phone(1), important=True), row("P1", phone(2)))
-    transport = asgi_transport(create_app(everyone, redis, clock))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with app_client(everyone, redis, clock) as client:
         await submit_and_approve(
             client, keys, outage_body(clock(), kind="temporary", days=2, scope={"feeders": ["F1"]})
         )

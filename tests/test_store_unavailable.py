@@ -3,13 +3,11 @@
 import time
 from pathlib import Path
 
-import httpx
 from arq.connections import ArqRedis
 
-from api.app import create_app
 from schemas.settings import Settings
 from store.embedded import free_port
-from tests.asgi import asgi_transport
+from tests.asgi import app_client
 
 
 async def test_unreachable_store_is_503(redis_server: object, tmp_path: Path) -> None:
@@ -17,8 +15,7 @@ async def test_unreachable_store_is_503(redis_server: object, tmp_path: Path) ->
     assert settings.redis_url is not None
     # A client that connects lazily: arq's create_pool would refuse to start without a server.
     pool = ArqRedis.from_url(settings.redis_url)
-    transport = asgi_transport(create_app(settings, pool))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with app_client(settings, pool) as client:
         started = time.monotonic()
         response = await client.get("/api/v1/outages", headers={"Authorization": "Bearer anything"})
         elapsed = time.monotonic() - started

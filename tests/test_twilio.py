@@ -10,12 +10,11 @@ import pytest
 from arq.connections import ArqRedis
 from twilio.request_validator import RequestValidator
 
-from api.app import create_app
 from publishers.sms_providers.base import MessageRef, PermanentProviderError, SmsProvider
 from schemas.settings import Settings
 from store.customers import CustomerStore
 from store.sms import SmsLedger
-from tests.asgi import asgi_transport
+from tests.asgi import app_client
 from tests.bodies import outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
@@ -50,8 +49,7 @@ def twilio_settings(settings: Settings, fake_twilio: FakeTwilio) -> Settings:
 async def client(
     twilio_settings: Settings, redis: ArqRedis, clock: FakeClock
 ) -> AsyncIterator[httpx.AsyncClient]:
-    transport = asgi_transport(create_app(twilio_settings, redis, clock))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as test_client:
+    async with app_client(twilio_settings, redis, clock) as test_client:
         yield test_client
 
 

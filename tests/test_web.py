@@ -8,7 +8,7 @@ import httpx
 import icalendar
 from arq.connections import ArqRedis
 
-from tests.asgi import asgi_transport
+from tests.asgi import app_client
 from tests.bodies import fault_body, iso, outage_body
 from tests.cap_rules import NS, check_cap
 from tests.conftest import FakeClock, Keys
@@ -205,11 +205,8 @@ async def test_public_routes_are_rate_limited_per_client(
 ) -> None:
     import msgspec
 
-    from api.app import create_app
-
     strict = msgspec.structs.replace(settings, public_rate_limit=3)
-    transport = asgi_transport(create_app(strict, redis, clock))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with app_client(strict, redis, clock) as client:
         statuses = [(await client.get("/api/v1/public/outages")).status_code for _ in range(5)]
         assert statuses[:3] == [200, 200, 200] and statuses[-1] == 429
         # The dispatch API is not throttled by this.

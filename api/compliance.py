@@ -68,11 +68,22 @@ def _region(caller: ApiKey, region: str | None) -> str:
     return caller.region
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: Any) -> Any:
+    """Text that a spreadsheet would evaluate, quoted so it shows as typed; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _csv(header: list[str], rows: list[list[Any]], name: str) -> Response[str]:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([_inert(v) for v in row] for row in rows)
     return Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",

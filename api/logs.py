@@ -10,8 +10,13 @@ from typing import Any, TextIO
 import structlog
 from litestar.types import ASGIApp, Receive, Send
 
-# E.164 numbers, and Chinese mobiles as people type them (138 0013 8000): not dates, ids or accounts.
-_PHONE = re.compile(r"\+\d{8,15}|(?<!\d)1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)")
+# E.164 numbers (with or without the plus, or 00 for it, spaced or not), and Chinese mobiles as
+# people type them (138 0013 8000): not dates, ids or accounts.
+_PHONE = re.compile(
+    r"\+\d[\d -]{6,18}\d"
+    r"|(?<![\d+])(?:00)?86[ -]?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)"
+    r"|(?<![\d+])1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)"
+)
 
 
 def mask(text: str) -> str:

@@ -17,6 +17,7 @@ from store.outages import OutageStore
 from tests.bodies import fault_body, iso, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
+from tests.flows import submit_and_approve
 
 Client = httpx.AsyncClient
 
@@ -176,3 +177,28 @@ async def test_records_published_before_the_index_existed_are_indexed_once(
     assert sorted(o.id for o in found) == sorted(ids.values())
     assert await redis.zcard(store_keys.region_notices("310115")) == 4  # three notices and one change
     assert await redis.exists(store_keys.region_notices_indexed("310115"))
+
+
+async def test_csv_exports_neutralise_spreadsheet_formulas(
+    client: Client, keys: Keys, clock: FakeClock, run_channels: Any
+) -> None:
+    hostile = {
+        "=HYPERLINK(\"http://x\")": "title",
+        "+1+cmd|' /C calc'!A0": "reason",
+        "@SUM(A1)": "area_description",
+    }
+    body = outage_body(clock(), external_id="CSV-1", **{field: text for text, field in hostile.items()})
+    await submit_and_approve(client, keys, body)
+    body = outage_body(clock(), external_id="CSV-2", title="-2+3", reason="\tx", area_description="\rnope")
+    await submit_and_approve(client, keys, body)
+    await run_channels()
+    for path in ("/api/v1/archive?format=csv", "/api/v1/compliance?format=csv"):
+        exported = await client.get(path, headers=keys.headers("reviewer"))
+        cells = [cell for row in csv.reader(io.StringIO(exported.text)) for cell in row]
+        if "compliance" in path:
+            titles = {row["title"] for row in csv.DictReader(io.StringIO(exported.text))}
+            assert titles == {"'=HYPERLINK(\"http://x\")", "'-2+3"}
+        dangerous = [cell for cell in cells if cell[:1] in ("=", "+", "@", "\t", "\r")]
+        assert dangerous == [], (path, dangerous)
+        # A cell starting with '-' is a formula too unless it is a plain number.
+        assert all(not c.startswith("-") or c.lstrip("-").replace(".", "", 1).isdigit() for c in cells)

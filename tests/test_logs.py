@@ -24,6 +24,12 @@ from tests.customers import load, phone, row
             "OUT-20261123-6CC494C4 at 2026-11-23T10:00:00+08:00",
         ),
         ("account 3101150042", "account 3101150042"),
+        # Numbers written without the plus, with the international prefix, or with spaces.
+        ("from 8613800138000", "from *********8000"),
+        ("from 008613800138000", "from ***********8000"),
+        ("86 138 0013 8000", "*********8000"),
+        ("+86 138-0013-8000", "+*********8000"),
+        ("tel:+12025550123 ok", "tel:+*******0123 ok"),
     ],
 )
 def test_mask(text: str, masked: str) -> None:

@@ -23,6 +23,7 @@ from schemas.workflow import (
     same_submission,
     submit,
 )
+from store.customers import CustomerStore
 from store.outages import OutageStore
 from store.timeline import Timeline
 from workers.publish import enqueue_publish
@@ -45,7 +46,13 @@ class OutageService:
             now = self.clock()
             outage_id = self.store.new_id(now)
             transition = submit(
-                submission, caller, outage_id, now, self.settings.lead_times, self.settings.clock_skew
+                submission,
+                caller,
+                outage_id,
+                now,
+                self.settings.lead_times,
+                self.settings.clock_skew,
+                await self._registered(submission),
             )
             stored = await self.store.create(transition, self._deadline)
             if stored.id == outage_id:
@@ -79,10 +86,19 @@ class OutageService:
 
     async def revise(self, outage_id: str, submission: OutageSubmission, caller: ApiKey) -> Outage:
         now = self.clock()
+        registered = await self._registered(submission)
         return await self._apply(
             outage_id,
-            lambda o: revise(o, submission, caller, now, self.settings.lead_times, self.settings.clock_skew),
+            lambda o: revise(
+                o, submission, caller, now, self.settings.lead_times, self.settings.clock_skew, registered
+            ),
         )
+
+    async def _registered(self, submission: OutageSubmission) -> frozenset[str]:
+        """Those of the accounts named that the registry holds in the submission's region."""
+        accounts = submission.scope.accounts
+        found = await CustomerStore(self.redis).many(accounts)
+        return frozenset(c.account for c in found if c is not None and c.region == submission.region)
 
     async def approve(self, outage_id: str, caller: ApiKey) -> Outage:
         now = self.clock()

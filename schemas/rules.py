@@ -1,6 +1,6 @@
 """Publication rules of the 95598 service standard. Pure: plain values in, the clock passed in."""
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -243,6 +243,22 @@ def submission_problems(submission: OutageSubmission, now: datetime, clock_skew:
             problems.append(
                 Problem("fault_located_at", "not_in_future", "fault_located_at must not be in the future")
             )
+        elif submission.fault_located_at < submission.starts_at:
+            problems.append(
+                Problem(
+                    "fault_located_at",
+                    "after_starts_at",
+                    "a fault is located after it starts: fault_located_at is before starts_at",
+                )
+            )
+        elif submission.ends_at is not None and submission.ends_at <= submission.fault_located_at:
+            problems.append(
+                Problem(
+                    "ends_at",
+                    "after_fault_located_at",
+                    "the expected restoration must be after the fault was located",
+                )
+            )
         if submission.starts_at > latest_plausible:
             problems.append(
                 Problem(
@@ -252,6 +268,25 @@ def submission_problems(submission: OutageSubmission, now: datetime, clock_skew:
     elif submission.fault_located_at is not None:
         problems.append(Problem("fault_located_at", "fault_only", "fault_located_at is only for kind fault"))
     return problems
+
+
+def unregistered_account_problems(
+    submission: OutageSubmission, registered_accounts: Collection[str]
+) -> list[Problem]:
+    """An arrears, theft or violation notice concerns a customer the utility knows: one in the registry."""
+    if submission.kind not in ACCOUNT_KINDS:
+        return []
+    unknown = [a for a in submission.scope.accounts if a not in registered_accounts]
+    if not unknown:
+        return []
+    return [
+        Problem(
+            "scope.accounts",
+            "in_registry",
+            f"account(s) {', '.join(unknown[:10])} are not in region {submission.region}'s customer "
+            "registry: import the customer first",
+        )
+    ]
 
 
 def polygon_problems(points: list[tuple[float, float]]) -> list[Problem]:
@@ -315,12 +350,20 @@ def change_problems(outage: Outage, change: ChangeRequest, now: datetime) -> lis
                     "ends_at", "later_than_published", "the new ends_at must be later than the published one"
                 )
             )
-    if change.type is ChangeType.RESTORED and change.restored_at is not None:
-        if change.restored_at > now:
+    if change.type is ChangeType.RESTORED:
+        # Left out, restored_at is the approval time: checked as if given now.
+        restored_at = change.restored_at or now
+        field = "restored_at" if change.restored_at is not None else "type"
+        if restored_at > now:
             problems.append(Problem("restored_at", "not_in_future", "restored_at must not be in the future"))
-        elif change.restored_at < outage.starts_at:
+        elif restored_at < outage.starts_at:
             problems.append(
-                Problem("restored_at", "after_starts_at", "restored_at must not be before the outage started")
+                Problem(
+                    field,
+                    "after_starts_at",
+                    f"supply cannot be restored before the outage starts ({outage.starts_at.isoformat()}); "
+                    "to call the outage off, submit a cancel",
+                )
             )
     return problems
 

@@ -3,7 +3,7 @@
 Every check happens before anything is built, so a refused request leaves nothing to undo.
 """
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +34,7 @@ from schemas.rules import (
     minutes_between,
     minutes_late,
     submission_problems,
+    unregistered_account_problems,
 )
 
 SUBMISSION_FIELDS = tuple(f.name for f in msgspec.structs.fields(OutageSubmission))
@@ -80,6 +81,7 @@ def _validated(
     now: datetime,
     lead_times: Mapping[OutageKind, LeadTime],
     clock_skew: timedelta,
+    registered_accounts: Collection[str] | None,
 ) -> OutageSubmission:
     _require_role(caller, Role.SUBMITTER)
     if submission.region != caller.region:
@@ -89,6 +91,8 @@ def _validated(
             rule="region",
         )
     problems = submission_problems(submission, now, clock_skew)
+    if registered_accounts is not None:
+        problems.extend(unregistered_account_problems(submission, registered_accounts))
     if problems:
         raise _refuse(problems)
     refusal = check_lead_time(submission.kind, submission.starts_at, now, lead_times)
@@ -111,8 +115,10 @@ def submit(
     now: datetime,
     lead_times: Mapping[OutageKind, LeadTime],
     clock_skew: timedelta,
+    registered_accounts: Collection[str] | None = None,
 ) -> Transition:
-    submission = _validated(submission, caller, now, lead_times, clock_skew)
+    """`registered_accounts`: those of the scope's accounts in the caller's region's registry."""
+    submission = _validated(submission, caller, now, lead_times, clock_skew, registered_accounts)
     outage = Outage(
         **_fields_of(submission),
         id=outage_id,
@@ -149,6 +155,7 @@ def revise(
     now: datetime,
     lead_times: Mapping[OutageKind, LeadTime],
     clock_skew: timedelta,
+    registered_accounts: Collection[str] | None = None,
 ) -> Transition:
     check_region(outage, caller)
     _require_role(caller, Role.SUBMITTER)
@@ -165,7 +172,7 @@ def revise(
             field="external_id",
             rule="unchanged",
         )
-    submission = _validated(submission, caller, now, lead_times, clock_skew)
+    submission = _validated(submission, caller, now, lead_times, clock_skew, registered_accounts)
     before = _fields_of(outage)
     after = _fields_of(submission)
     revised = msgspec.structs.replace(

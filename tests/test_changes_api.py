@@ -216,3 +216,20 @@ async def test_pending_record_cannot_take_a_change(client: Client, keys: Keys, c
     response = await _change(client, keys, created["id"], {"type": "cancel", "reason": "r"})
     assert response.status_code == 409
     assert "revise" in response.json()["detail"]
+
+
+async def test_restored_before_the_start_is_refused_with_or_without_restored_at(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis
+) -> None:
+    outage = await _published(client, keys, outage_body(clock()))
+    before = await snapshot(redis)
+    for body in (
+        {"type": "restored", "reason": "never happened"},
+        {"type": "restored", "reason": "never happened", "restored_at": iso(clock() - timedelta(minutes=1))},
+    ):
+        response = await _change(client, keys, outage["id"], body)
+        assert response.status_code == 422, response.text
+        error = response.json()
+        assert error["extra"]["rule"] == "after_starts_at", error
+        assert "cancel" in error["detail"], error
+    assert await snapshot(redis) == before

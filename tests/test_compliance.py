@@ -183,7 +183,7 @@ async def test_csv_exports_neutralise_spreadsheet_formulas(
     client: Client, keys: Keys, clock: FakeClock, run_channels: Any
 ) -> None:
     hostile = {
-        "=HYPERLINK(\"http://x\")": "title",
+        '=HYPERLINK("http://x")': "title",
         "+1+cmd|' /C calc'!A0": "reason",
         "@SUM(A1)": "area_description",
     }
@@ -197,7 +197,7 @@ async def test_csv_exports_neutralise_spreadsheet_formulas(
         cells = [cell for row in csv.reader(io.StringIO(exported.text)) for cell in row]
         if "compliance" in path:
             titles = {row["title"] for row in csv.DictReader(io.StringIO(exported.text))}
-            assert titles == {"'=HYPERLINK(\"http://x\")", "'-2+3"}
+            assert titles == {'\'=HYPERLINK("http://x")', "'-2+3"}
         dangerous = [cell for cell in cells if cell[:1] in ("=", "+", "@", "\t", "\r")]
         assert dangerous == [], (path, dangerous)
         # A cell starting with '-' is a formula too unless it is a plain number.

@@ -93,13 +93,34 @@ def _mutations(now: Any) -> list[tuple[str, dict[str, Any], int, str, str]]:
         ("missing title", {k: v for k, v in base.items() if k != "title"}, 400, "title", "required"),
         ("unknown kind", {**base, "kind": "blackout"}, 400, "kind", "one_of"),
         ("blank reason", {**base, "reason": "  "}, 422, "reason", "not_blank"),
+        (
+            "fault located before it started",
+            fault_body(now, fault_located_at=iso(now - timedelta(hours=2))),
+            422,
+            "fault_located_at",
+            "after_starts_at",
+        ),
+        (
+            "fault expected back before it was located",
+            fault_body(now, ends_at=iso(now - timedelta(minutes=8))),
+            422,
+            "ends_at",
+            "after_fault_located_at",
+        ),
+        (
+            "arrears for an account not in the registry",
+            outage_body(now, kind="arrears", days=4, scope={"accounts": ["NOBODY"]}),
+            422,
+            "scope.accounts",
+            "in_registry",
+        ),
         ("planned 3 days out", outage_body(now, days=3), 422, "starts_at", "lead_time.planned.minimum"),
         ("temporary 23h out", outage_body(now, kind="temporary", days=23 / 24), 422, "starts_at",
          "lead_time.temporary.minimum"),
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("case", range(11))
+@pytest.mark.parametrize("case", range(14))
 async def test_bad_submissions_name_field_and_rule_and_store_nothing(
     client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, case: int
 ) -> None:

@@ -12,7 +12,7 @@ from tests.asgi import app_client
 from tests.bodies import fault_body, iso, outage_body
 from tests.cap_rules import NS, check_cap
 from tests.conftest import FakeClock, Keys
-from tests.customers import load, phone, row
+from tests.customers import HEADER, load, phone, row
 from tests.flows import submit_and_approve
 
 Client = httpx.AsyncClient
@@ -36,6 +36,12 @@ async def _world(
     fault = await submit_and_approve(
         client, keys, fault_body(clock(), title="Huamu cable fault", scope={"feeders": ["F7"]})
     )
+    imported = await client.post(
+        "/api/v1/customers/import",
+        content=HEADER + row("A42", phone(42), feeder="F9"),
+        headers=keys.headers("submitter"),
+    )
+    assert imported.json()["rejected"] == 0, imported.text
     arrears = await submit_and_approve(
         client, keys, outage_body(clock(), external_id="AR", kind="arrears", days=4, title="SECRET-ARREARS",
                                   area_description="Account 42 at 18 Secret Road", scope={"accounts": ["A42"]})

@@ -45,6 +45,7 @@ async def import_customers(
 
     async def store_chunk(validated: list[tuple[int, Customer | RowProblem]]) -> None:
         good: list[Customer] = []
+        lines: dict[str, int] = {}
         for line, item in validated:
             if isinstance(item, RowProblem):
                 reject(item)
@@ -57,7 +58,15 @@ async def import_customers(
                 )
             else:
                 good.append(item)
-        counts = await store.upsert(good)
+                lines[item.account] = line
+        counts = await store.upsert(good, region)
+        for account in counts.foreign:
+            reject(
+                RowProblem(
+                    lines[account],
+                    f"account {account} belongs to another region's registry; this key may not change it",
+                )
+            )
         report.inserted += counts.inserted
         report.updated += counts.updated
         report.unchanged += counts.unchanged
@@ -127,7 +136,5 @@ class CustomerController(Controller):
         self, account: FromPath[str], caller: NamedDependency[ApiKey], redis: NamedDependency[Redis]
     ) -> None:
         _require_submitter(caller)
-        customer = await CustomerStore(redis).get(account)
-        if customer is None or customer.region != caller.region:
+        if not await CustomerStore(redis).remove([account], caller.region):
             raise NotFound(f"no customer {account} in region {caller.region}", field="account", rule="exists")
-        await CustomerStore(redis).remove([account])

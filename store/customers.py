@@ -5,6 +5,8 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
 
 from schemas.customers import Customer
 from store import keys
@@ -30,57 +32,98 @@ class UpsertCounts(msgspec.Struct):
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    # Accounts left alone because the registry has them in another region than the one acting.
+    foreign: list[str] = []
 
 
 class CustomerStore:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
-    async def upsert(self, customers: Sequence[Customer]) -> UpsertCounts:
-        """Insert or replace by account; a customer stored exactly so is not written again."""
+    async def upsert(self, customers: Sequence[Customer], region: str | None = None) -> UpsertCounts:
+        """Insert or replace by account; a customer stored exactly so is not written again.
+
+        With `region`, an account the registry holds in another region is not touched (it is
+        listed in `foreign`): a key of one region must not take over another's customers.
+        """
         counts = UpsertCounts()
         for start in range(0, len(customers), BATCH):
-            await self._upsert_batch(customers[start : start + BATCH], counts)
+            await self._upsert_batch(customers[start : start + BATCH], counts, region)
         return counts
 
-    async def _upsert_batch(self, batch: Sequence[Customer], counts: UpsertCounts) -> None:
+    async def _upsert_batch(
+        self, batch: Sequence[Customer], counts: UpsertCounts, region: str | None
+    ) -> None:
         # A file may name an account twice: the last row wins, as it would row by row.
         latest = {c.account: c for c in batch}
-        olds = await self.redis.mget([keys.customer(a) for a in latest])
-        # MULTI/EXEC: a customer is never stored without its index entries, and Redis writes the
-        # chunk to the AOF once (one fsync under `always`) instead of once per read of the socket.
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for customer, raw in zip(latest.values(), olds, strict=True):
-                old = _decoder.decode(raw) if raw is not None else None
-                if old == customer:
-                    counts.unchanged += 1
+        names = [keys.customer(a) for a in latest]
+        while True:
+            found = UpsertCounts()
+            # WATCH, then MULTI/EXEC: the stale index entries are computed from the stored record,
+            # so a concurrent import of the same account makes this one start again instead of
+            # leaving the other's phone linked. Also: a customer is never stored without its
+            # index entries, and Redis writes the chunk to the AOF once (one fsync under `always`).
+            async with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(*names)
+                    olds = await pipe.mget(names)
+                    pipe.multi()
+                    for customer, raw in zip(latest.values(), olds, strict=True):
+                        self._queue_upsert(pipe, customer, raw, found, region)
+                    await pipe.execute()
+                except WatchError:
                     continue
-                if old is None:
-                    counts.inserted += 1
-                    stale: set[str] = set()
-                else:
-                    counts.updated += 1
-                    stale = _index_keys(old) - _index_keys(customer)
-                pipe.set(keys.customer(customer.account), _encode(customer))
-                for key in stale:
-                    pipe.srem(key, customer.account)
-                for key in _index_keys(customer):
-                    pipe.sadd(key, customer.account)
-            await pipe.execute()
+            counts.inserted += found.inserted
+            counts.updated += found.updated
+            counts.unchanged += found.unchanged
+            counts.foreign += found.foreign
+            return
 
-    async def remove(self, accounts: Iterable[str]) -> int:
+    @staticmethod
+    def _queue_upsert(
+        pipe: Pipeline, customer: Customer, raw: bytes | None, counts: UpsertCounts, region: str | None
+    ) -> None:
+        old = _decoder.decode(raw) if raw is not None else None
+        if old is not None and region is not None and old.region != region:
+            counts.foreign.append(customer.account)
+            return
+        if old == customer:
+            counts.unchanged += 1
+            return
+        if old is None:
+            counts.inserted += 1
+            stale: set[str] = set()
+        else:
+            counts.updated += 1
+            stale = _index_keys(old) - _index_keys(customer)
+        pipe.set(keys.customer(customer.account), _encode(customer))
+        for key in stale:
+            pipe.srem(key, customer.account)
+        for key in _index_keys(customer):
+            pipe.sadd(key, customer.account)
+
+    async def remove(self, accounts: Iterable[str], region: str | None = None) -> int:
+        """Removes the accounts (with `region`: only those the registry holds in that region)."""
         removed = 0
         for account in accounts:
-            raw = await self.redis.get(keys.customer(account))
-            if raw is None:
-                continue
-            customer = _decoder.decode(raw)
             async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.delete(keys.customer(account))
-                for key in _index_keys(customer):
-                    pipe.srem(key, account)
-                await pipe.execute()
-            removed += 1
+                while True:
+                    try:
+                        await pipe.watch(keys.customer(account))
+                        raw = await pipe.get(keys.customer(account))
+                        customer = None if raw is None else _decoder.decode(raw)
+                        if customer is None or (region is not None and customer.region != region):
+                            await pipe.reset()
+                            break
+                        pipe.multi()
+                        pipe.delete(keys.customer(account))
+                        for key in _index_keys(customer):
+                            pipe.srem(key, account)
+                        await pipe.execute()
+                        removed += 1
+                        break
+                    except WatchError:
+                        continue
         return removed
 
     async def get(self, account: str) -> Customer | None:

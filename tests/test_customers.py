@@ -1,8 +1,11 @@
 """The customer registry: CSV import by API upload, upsert, rejections by line, removal."""
 
+import asyncio
+
 import httpx
 from arq.connections import ArqRedis
 
+from store import keys as store_keys
 from store.customers import CustomerStore
 from tests.conftest import Keys, snapshot
 from tests.customers import HEADER, load, phone, row
@@ -90,3 +93,56 @@ async def test_remove_and_permissions(client: Client, keys: Keys, redis: ArqRedi
     assert (await client.delete("/api/v1/customers/A1", headers=keys.headers("submitter"))).status_code == 204
     assert await CustomerStore(redis).get("A1") is None
     assert await CustomerStore(redis).accounts_of_phone(phone(1)) == []
+
+
+async def test_a_key_cannot_import_over_another_regions_account(
+    client: Client, keys: Keys, redis: ArqRedis
+) -> None:
+    await load(redis, row("B1", phone(2), region="310115", feeder="F1"))
+    before = await snapshot(redis)
+    # Region 440305's key sends a row for its own region naming 310115's account, with its phone.
+    hijack = (
+        HEADER + row("B1", phone(66), region="440305", feeder="X9") + row("N1", phone(7), region="440305")
+    )
+    response = await _upload(client, keys, hijack, who="other")
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["inserted"], report["updated"], report["rejected"]) == (1, 0, 1)
+    [problem] = report["problems"]
+    assert problem["line"] == 2 and "B1" in problem["reason"] and "another region" in problem["reason"]
+    stored = await CustomerStore(redis).get("B1")
+    assert stored is not None and (stored.region, stored.phone) == ("310115", phone(2))
+    assert await CustomerStore(redis).accounts_of_phone(phone(66)) == []
+    after = await snapshot(redis)
+    added = {k.decode() for k in after if k not in before}
+    assert added == {
+        store_keys.customer("N1"),
+        store_keys.accounts_of_phone(phone(7)),
+        store_keys.customers_on_feeder("440305", "F1"),
+        store_keys.customers_in_area("440305", "TA-9"),
+    }
+    # Removal by the other region's key neither finds nor removes it.
+    gone = await client.delete("/api/v1/customers/B1", headers=keys.headers("other"))
+    assert gone.status_code == 404
+    assert await CustomerStore(redis).get("B1") is not None
+
+
+async def test_concurrent_imports_of_one_account_leave_the_indexes_consistent(redis: ArqRedis) -> None:
+    store = CustomerStore(redis)
+    for attempt in range(40):
+        account = f"C{attempt}"
+        first, second = phone(1000 + 2 * attempt), phone(1001 + 2 * attempt)
+        await load(redis, row(account, phone(9), feeder="F0"))
+        await asyncio.gather(
+            load(redis, row(account, first, feeder="F1")), load(redis, row(account, second, feeder="F2"))
+        )
+        stored = await store.get(account)
+        assert stored is not None
+        linked = {p for p in (first, second, phone(9)) if account in await store.accounts_of_phone(p)}
+        assert linked == {stored.phone}, (attempt, stored.phone, linked)
+        on = {
+            f
+            for f in ("F0", "F1", "F2")
+            if await redis.sismember(store_keys.customers_on_feeder("310115", f), account)
+        }
+        assert on == {stored.feeder}, (attempt, on)

@@ -34,7 +34,7 @@ from api.web import live_events, lookup_page, outage_list, outage_page
 from publishers.sms_text import TEMPLATES, SmsTexts
 from schemas.clock import Clock, clock_in
 from schemas.rules import lead_time_description
-from schemas.settings import Settings
+from schemas.settings import Settings, SettingsError
 from store.api_keys import ApiKeyStore
 
 PUBLIC_PREFIXES = ("/outages", "/lookup", "/feeds/", "/api/v1/public/", "/events")
@@ -53,6 +53,15 @@ def public_rate_limit(settings: Settings) -> list[Any]:
         rate_limit=("second", settings.public_rate_limit), check_throttle_handler=_is_public
     )
     return [config.middleware]
+
+
+def dev_pages(settings: Settings) -> list[Any]:
+    """The developer pages, only where they were asked for and cannot leak a real token's power."""
+    if not settings.dev_pages:
+        return []
+    if settings.twilio_auth_token:
+        raise SettingsError("developer pages cannot run with TWILIO_AUTH_TOKEN set")
+    return [outbox_page, ivr_page, ivr_step]
 
 
 def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) -> Litestar:
@@ -76,9 +85,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             health,
             ready,
             metrics,
-            outbox_page,
-            ivr_page,
-            ivr_step,
+            *dev_pages(settings),
             outage_list,
             outage_page,
             lookup_page,

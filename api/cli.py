@@ -80,10 +80,17 @@ def run_api(settings: Settings, demo: bool) -> None:
     if demo:
         asyncio.run(_load_demo(settings))
     print(f"API docs: http://{settings.host}:{settings.port}/schema/swagger", flush=True)
+    if settings.dev_pages:
+        print(
+            f"developer pages ON: http://{settings.host}:{settings.port}/dev/outbox (every SMS, full "
+            f"numbers) and /dev/ivr (the phone menu as any caller), for trying the service only",
+            flush=True,
+        )
     if settings.api_processes == 1:
         asyncio.run(_serve_api(settings))
         return
     os.environ["REDIS_URL"] = settings.redis_url
+    os.environ["DEV_PAGES"] = "1" if settings.dev_pages else "0"
     uvicorn.run(
         "api.asgi:app", factory=True, workers=settings.api_processes, host=settings.host, port=settings.port,
         log_level="info", access_log=False, log_config=None,
@@ -241,7 +248,12 @@ def main(argv: list[str] | None = None) -> int:
         run_api(settings, demo=False)
         return 0
     if args.command == "serve":
-        serve(settings, args.demo or settings.demo_data)
+        demo = args.demo or settings.demo_data
+        try:
+            serve(settings.with_dev_pages() if demo else settings, demo)
+        except SettingsError as exc:
+            print(f"settings: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "worker":
         from workers.__main__ import main as worker_main

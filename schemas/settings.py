@@ -41,6 +41,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Customer file uploads are larger than any other request.
     max_import_bytes: int = 200 * 1_048_576
     demo_data: bool = False
+    # /dev/outbox and /dev/ivr: on only when asked for (DEV_PAGES or --demo), never with a real
+    # Twilio token (the IVR page signs requests with it, so anyone could call as any number).
+    dev_pages: bool = False
     hotline: str = "95598"
     # IVR: the greeting's prefix, the Say voices, where "0" transfers to, how long data may take.
     ivr_greeting_prefix: str = "您好"
@@ -83,6 +86,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def with_dev_pages(self) -> "Settings":
+        """These settings with the developer pages on, or SettingsError if that is unsafe."""
+        if self.twilio_auth_token:
+            raise SettingsError(
+                "developer pages (DEV_PAGES or --demo) sign phone-menu requests and list every SMS: "
+                "they cannot run with TWILIO_AUTH_TOKEN set; unset one of them"
+            )
+        return msgspec.structs.replace(self, dev_pages=True)
+
     @property
     def uses_twilio(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from)
@@ -119,6 +131,15 @@ def _number(env: Mapping[str, str], name: str, default: str, kind: type[int] | t
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    text = env.get(name, "").strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}={env[name]!r}: expected 1 or 0")
+
+
 def _clock_time(env: Mapping[str, str], name: str, default: str) -> time:
     text = env.get(name, default)
     try:
@@ -142,7 +163,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         ZoneInfo(timezone)
     except Exception:
         raise SettingsError(f"TIMEZONE={timezone!r} is not a known time zone") from None
-    return Settings(
+    settings = Settings(
         redis_url=env.get("REDIS_URL") or None,
         data_dir=Path(env.get("DATA_DIR", "data")),
         redis_appendfsync=appendfsync,
@@ -153,7 +174,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         lead_times=_lead_times(env),
         queue_name=env.get("QUEUE_NAME", "outage-notice:queue"),
         max_body_bytes=max_body,
-        demo_data=env.get("DEMO_DATA", "") in ("1", "true", "yes"),
+        demo_data=_flag(env, "DEMO_DATA"),
         hotline=env.get("HOTLINE", "95598"),
         cap_sender=env.get("CAP_SENDER", "95598@sgcc.com.cn"),
         delivery_threshold=_number(env, "DELIVERY_THRESHOLD", "0.95", float),
@@ -180,3 +201,4 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         temporary_audience=audience,
         outbox_max=_number(env, "OUTBOX_MAX", "50000"),
     )
+    return settings.with_dev_pages() if _flag(env, "DEV_PAGES") else settings

@@ -1,6 +1,10 @@
 """The phone menu through its webhooks, as Twilio would call them."""
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,8 +15,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from api.app import create_app
 from schemas.ivr import DEPTH, PARENT, State
-from schemas.settings import Settings
+from schemas.settings import Settings, SettingsError, settings_from_env
 from store.embedded import free_port
 from store.sms import SmsLedger
 from tests.asgi import app_client
@@ -239,7 +244,7 @@ def test_depth_and_parents_are_consistent() -> None:
 async def test_dev_page_walks_the_menu_with_signed_requests(
     settings: Settings, redis: ArqRedis, clock: FakeClock, world: Any
 ) -> None:
-    demo = msgspec.structs.replace(settings, public_base_url=PUBLIC)
+    demo = msgspec.structs.replace(settings, public_base_url=PUBLIC, dev_pages=True)
     async with app_client(demo, redis, clock) as client:
         assert (await client.get("/dev/ivr")).status_code == 200
         first = (
@@ -256,5 +261,31 @@ async def test_dev_page_walks_the_menu_with_signed_requests(
         assert outside.status_code == 422
 
 
-async def test_dev_pages_are_off_when_twilio_is_configured(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/dev/ivr")).status_code == 200  # a token alone is not Twilio
+async def test_dev_pages_exist_only_when_asked_for_and_never_with_a_twilio_token(
+    settings: Settings, redis: ArqRedis, clock: FakeClock, tmp_path: Path
+) -> None:
+    # Off by default, even with no Twilio settings at all.
+    async with app_client(settings, redis, clock) as client:
+        for path in ("/dev/ivr", "/dev/outbox"):
+            assert (await client.get(path)).status_code == 404, path
+        step = await client.post("/dev/ivr/step", json={"url": f"{PUBLIC}/ivr/voice", "from": KNOWN})
+        assert step.status_code in (404, 405)
+    # The README's real-number IVR setup: a token and a public URL, no SID or sender.
+    env = {"TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": PUBLIC}
+    assert settings_from_env(env).dev_pages is False
+    with pytest.raises(SettingsError, match="TWILIO_AUTH_TOKEN"):
+        settings_from_env({**env, "DEV_PAGES": "1"})
+    with pytest.raises(SettingsError):
+        create_app(msgspec.structs.replace(settings, dev_pages=True, twilio_auth_token=TOKEN), redis, clock)
+
+
+def test_serve_refuses_dev_pages_with_a_twilio_token_before_starting_anything(tmp_path: Path) -> None:
+    env = {"TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": PUBLIC}
+    refused = subprocess.run(
+        [sys.executable, "-m", "api.cli", "serve", "--demo"],
+        env={**os.environ, **env, "DATA_DIR": str(tmp_path), "PORT": "1"},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "TWILIO_AUTH_TOKEN" in refused.stderr and "Traceback" not in refused.stderr
+    assert not (tmp_path / "redis").exists(), "nothing may start before the refusal"

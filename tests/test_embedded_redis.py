@@ -57,3 +57,29 @@ def test_the_fsync_policy_is_a_setting_with_always_by_default(tmp_path: Path) ->
         client.close()
     with pytest.raises(SettingsError, match="REDIS_APPENDFSYNC='no': expected always or everysec"):
         settings_from_env({"REDIS_APPENDFSYNC": "no"})
+
+
+def test_only_the_services_user_can_reach_the_embedded_server(tmp_path: Path) -> None:
+    import stat
+    from urllib.parse import urlsplit
+
+    with EmbeddedRedis(tmp_path / "redis") as server:
+        parts = urlsplit(server.url)
+        anonymous = sync_redis.Redis(host="127.0.0.1", port=parts.port or 0)
+        with pytest.raises(sync_redis.AuthenticationError):
+            anonymous.get("on:anything")
+        with pytest.raises(sync_redis.AuthenticationError):
+            anonymous.eval("return 1", 0)
+        anonymous.close()
+        client = sync_redis.Redis.from_url(server.url)
+        version = client.info("server")
+        assert version.get("valkey_version", "0") >= "9.1", version
+        client.close()
+        # The secret lives in files of this user only, inside a directory of this user only.
+        assert stat.S_IMODE((tmp_path / "redis").stat().st_mode) == 0o700
+        for name in ("password", "server.conf", "redis.url"):
+            assert stat.S_IMODE((tmp_path / "redis" / name).stat().st_mode) == 0o600, name
+        # And never on the command line, where `ps` shows it to everyone.
+        assert server.pid is not None
+        cmdline = Path(f"/proc/{server.pid}/cmdline").read_bytes()
+        assert server.password.encode() not in cmdline

@@ -72,7 +72,7 @@ def test_only_the_services_user_can_reach_the_embedded_server(tmp_path: Path) ->
             anonymous.eval("return 1", 0)
         anonymous.close()
         client = sync_redis.Redis.from_url(server.url)
-        version = client.info("server")
+        version: dict[str, str] = client.info("server")  # type: ignore[assignment]
         assert version.get("valkey_version", "0") >= "9.1", version
         client.close()
         # The secret lives in files of this user only, inside a directory of this user only.

@@ -75,7 +75,7 @@ async def load_demo(service: OutageService) -> list[str]:
         ),
         submitter,
     )
-    await service.approve(planned.id, reviewer)
+    await service.approve_current(planned.id, reviewer)
 
     postponed, _ = await service.submit(
         _submission(
@@ -90,7 +90,7 @@ async def load_demo(service: OutageService) -> list[str]:
         ),
         submitter,
     )
-    await service.approve(postponed.id, reviewer)
+    await service.approve_current(postponed.id, reviewer)
     await service.change(
         postponed.id,
         ChangeRequest(
@@ -101,7 +101,7 @@ async def load_demo(service: OutageService) -> list[str]:
         ),
         submitter,
     )
-    await service.approve(postponed.id, reviewer)
+    await service.approve_current(postponed.id, reviewer)
 
     await service.submit(
         _submission(
@@ -146,7 +146,7 @@ async def load_demo(service: OutageService) -> list[str]:
         ),
         submitter,
     )
-    await service.approve(large.id, reviewer)
+    await service.approve_current(large.id, reviewer)
 
     late, _ = await service.submit(
         _submission(
@@ -161,7 +161,7 @@ async def load_demo(service: OutageService) -> list[str]:
         ),
         submitter,
     )
-    await service.approve(late.id, reviewer)
+    await service.approve_current(late.id, reviewer)
     await service.change(
         late.id,
         ChangeRequest(
@@ -169,7 +169,7 @@ async def load_demo(service: OutageService) -> list[str]:
         ),
         submitter,
     )
-    await service.approve(late.id, reviewer)
+    await service.approve_current(late.id, reviewer)
 
     history = await load_history(service.settings, service.redis, now, submitter, reviewer, DEMO_REGION)
     lines = [

@@ -46,12 +46,12 @@ async def load_history(
                 submitter,
             )  # fmt: skip
             clock.now = located + timedelta(minutes=delay)
-            await service.approve(outage.id, reviewer)
+            await service.approve_current(outage.id, reviewer)
             clock.now = located + timedelta(hours=rng.uniform(1.5, 3.5))
             restored = ChangeRequest(type=ChangeType.RESTORED, reason="抢修完成", restored_at=clock.now)
             await service.change(outage.id, restored, submitter)
             clock.now += timedelta(minutes=rng.uniform(2, 10))
-            await service.approve(outage.id, reviewer)
+            await service.approve_current(outage.id, reviewer)
             published += 1
         if day % 6 == 0:
             starts = (now - timedelta(days=day)).replace(hour=8, minute=0, second=0, microsecond=0)
@@ -65,11 +65,11 @@ async def load_history(
                 submitter,
             )  # fmt: skip
             clock.now += timedelta(hours=rng.uniform(1, 20))
-            await service.approve(outage.id, reviewer)
+            await service.approve_current(outage.id, reviewer)
             clock.now = starts + timedelta(hours=7, minutes=rng.randrange(60))
             await service.change(
                 outage.id, ChangeRequest(type=ChangeType.RESTORED, reason="检修完成"), submitter
             )
-            await service.approve(outage.id, reviewer)
+            await service.approve_current(outage.id, reviewer)
             published += 1
     return published

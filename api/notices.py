@@ -1,7 +1,7 @@
 """What a notice would say before approval, and how its delivery went after."""
 
 from arq.connections import ArqRedis
-from litestar import Controller, get
+from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from redis.asyncio import Redis
@@ -14,7 +14,7 @@ from schemas.keys import ApiKey
 from schemas.notices import ORIGINAL_NOTICE, notice_of
 from schemas.settings import Settings
 from schemas.sms import sms_size
-from schemas.workflow import preview_notice
+from schemas.workflow import preview_notice, review_version
 from store.dispatch import DispatchLedger
 from store.sms import SmsLedger
 
@@ -27,7 +27,11 @@ class NoticeController(Controller):
     @get(
         "/preview",
         summary="The SMS texts and recipient count of the notice awaiting review",
-        description="Per language: the text, its encoding and segment count; and how many customers it would reach.",
+        description=(
+            "Per language: the text, its encoding and segment count; how many accounts the notice is "
+            "owed to, how many of those opted out, how many are reachable and how many SMS that makes "
+            "(accounts sharing a phone get one). The ETag is the version to approve (If-Match)."
+        ),
     )
     async def preview(
         self,
@@ -37,18 +41,28 @@ class NoticeController(Controller):
         redis: NamedDependency[ArqRedis],
         sms_texts: NamedDependency[SmsTexts],
         settings: NamedDependency[Settings],
-    ) -> NoticePreview:
+    ) -> Response[NoticePreview]:
         outage = await outages.get(outage_id, caller)
         notice = preview_notice(outage, outages.clock())
-        recipients = await SmsPublisher(redis, settings, outages.clock).resolve_audience(notice, keep=False)
+        reach = await SmsPublisher(redis, settings, outages.clock).preview_reach(notice)
         texts = []
         for language in LANGUAGES:
             text = sms_texts.render(notice, None, language)
             size = sms_size(text)
             texts.append(SmsPreview(language, text, len(text), size.encoding, size.segments))
-        return NoticePreview(
-            outage_id=outage.id, notice=notice.id, event=notice.event.value, recipients=recipients, sms=texts
+        version = review_version(outage)
+        preview = NoticePreview(
+            outage_id=outage.id,
+            notice=notice.id,
+            event=notice.event.value,
+            version=version,
+            recipients=reach.recipients,
+            opted_out=reach.opted_out,
+            reachable=reach.reachable,
+            messages=reach.messages,
+            sms=texts,
         )
+        return Response(preview, headers={"ETag": f'"{version}"'})
 
     @get("/deliveries", summary="Delivery of every published notice of the outage, per channel and status")
     async def deliveries(

@@ -5,7 +5,8 @@ from typing import Annotated
 
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import Body, FromPath, FromQuery, QueryParameter
+from litestar.openapi.spec import Example
+from litestar.params import Body, FromPath, FromQuery, HeaderParameter, QueryParameter
 
 from api.examples import (
     ARREARS_STOPPAGE,
@@ -21,9 +22,47 @@ from api.service import OutageService
 from schemas.errors import Forbidden, Unprocessable
 from schemas.keys import ApiKey
 from schemas.kinds import OutageKind, Status
-from schemas.outage import ChangeRequest, HistoryEntry, Outage, OutagePage, OutageSubmission, Rejection
+from schemas.outage import (
+    ApprovalRequest,
+    ChangeRequest,
+    HistoryEntry,
+    Outage,
+    OutagePage,
+    OutageSubmission,
+    Rejection,
+)
+from schemas.workflow import review_version
 
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
+
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match",
+        description=(
+            "The ETag of the record (GET /api/v1/outages/{id}) or of its preview, as the reviewer read "
+            "it. Required here or as `revision` in the body: 412 if the record or its pending change has "
+            "changed since, 428 if neither is sent."
+        ),
+        examples=[Example(value='"1"'), Example(value='"2.c1"')],
+    ),
+]
+
+
+def versions_read(if_match: str | None, revision: str | None) -> list[str]:
+    """The versions a reviewer says they read. `*` and weak tags never vouch for a version."""
+    read = [revision] if revision else []
+    for tag in (if_match or "").split(","):
+        tag = tag.strip()
+        if len(tag) >= 2 and tag[0] == tag[-1] == '"':
+            read.append(tag[1:-1])
+        elif tag and tag != "*":
+            read.append(tag)
+    return read
+
+
+def with_version(outage: Outage, status_code: int = 200) -> Response[Outage]:
+    return Response(outage, status_code=status_code, headers={"ETag": f'"{review_version(outage)}"'})
 
 
 def aware_or_refused(value: datetime | None, name: str) -> datetime | None:
@@ -58,7 +97,7 @@ class OutageController(Controller):
         outages: NamedDependency[OutageService],
     ) -> Response[Outage]:
         outage, created = await outages.submit(data, caller)
-        return Response(outage, status_code=201 if created else 200)
+        return with_version(outage, 201 if created else 200)
 
     @get("/", summary="List the region's outage records, newest first")
     async def list_outages(
@@ -87,14 +126,21 @@ class OutageController(Controller):
         )
         return OutagePage(items=found[offset : offset + limit], total=len(found), limit=limit, offset=offset)
 
-    @get("/{outage_id:str}", summary="One outage record")
+    @get(
+        "/{outage_id:str}",
+        summary="One outage record",
+        description=(
+            "The ETag names the version under review (the revision, and the pending change if any); "
+            "approve and reject send it back as If-Match."
+        ),
+    )
     async def read(
         self,
         outage_id: FromPath[str],
         caller: NamedDependency[ApiKey],
         outages: NamedDependency[OutageService],
-    ) -> Outage:
-        return await outages.get(outage_id, caller)
+    ) -> Response[Outage]:
+        return with_version(await outages.get(outage_id, caller))
 
     @put("/{outage_id:str}", summary="Revise a record awaiting review or rejected, and resubmit it")
     async def revise(
@@ -103,8 +149,8 @@ class OutageController(Controller):
         data: Annotated[OutageSubmission, Body(examples=[PLANNED_OUTAGE])],
         caller: NamedDependency[ApiKey],
         outages: NamedDependency[OutageService],
-    ) -> Outage:
-        return await outages.revise(outage_id, data, caller)
+    ) -> Response[Outage]:
+        return with_version(await outages.revise(outage_id, data, caller))
 
     @get("/{outage_id:str}/history", summary="Every transition of the record: who, role, when, what")
     async def history(
@@ -121,7 +167,8 @@ class OutageController(Controller):
         summary="Approve the notice awaiting review (the record or its pending change)",
         description=(
             "Needs the reviewer role and a key other than the submitter's. A large-area record also "
-            "needs an emergency-role approval: it is published when both are recorded."
+            "needs an emergency-role approval: it is published when both are recorded. Binds to the "
+            "version the reviewer read: If-Match (or `revision` in the body) must name the current one."
         ),
         status_code=200,
     )
@@ -130,11 +177,17 @@ class OutageController(Controller):
         outage_id: FromPath[str],
         caller: NamedDependency[ApiKey],
         outages: NamedDependency[OutageService],
-    ) -> Outage:
-        return await outages.approve(outage_id, caller)
+        if_match: IfMatch = None,
+        data: Annotated[ApprovalRequest | None, Body(examples=[Example(value={"revision": "1"})])] = None,
+    ) -> Response[Outage]:
+        read = versions_read(if_match, data.revision if data else None)
+        return with_version(await outages.approve(outage_id, caller, read))
 
     @post(
-        "/{outage_id:str}/reject", summary="Reject the notice awaiting review, with a reason", status_code=200
+        "/{outage_id:str}/reject",
+        summary="Reject the notice awaiting review, with a reason",
+        description="Binds to the version read, like approve: If-Match or `revision` in the body.",
+        status_code=200,
     )
     async def reject(
         self,
@@ -142,8 +195,10 @@ class OutageController(Controller):
         data: Annotated[Rejection, Body(examples=[REJECTION])],
         caller: NamedDependency[ApiKey],
         outages: NamedDependency[OutageService],
-    ) -> Outage:
-        return await outages.reject(outage_id, data.reason, caller)
+        if_match: IfMatch = None,
+    ) -> Response[Outage]:
+        read = versions_read(if_match, data.revision)
+        return with_version(await outages.reject(outage_id, data.reason, caller, read))
 
     @post(
         "/{outage_id:str}/changes",
@@ -157,5 +212,5 @@ class OutageController(Controller):
         data: Annotated[ChangeRequest, Body(examples=[POSTPONE, CANCEL, DELAY_RESTORATION, RESTORED])],
         caller: NamedDependency[ApiKey],
         outages: NamedDependency[OutageService],
-    ) -> Outage:
-        return await outages.change(outage_id, data, caller)
+    ) -> Response[Outage]:
+        return with_version(await outages.change(outage_id, data, caller), 201)

@@ -1,6 +1,6 @@
 """Outage operations: pure workflow decisions, applied atomically in the store, then queued."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from arq.connections import ArqRedis
@@ -19,6 +19,7 @@ from schemas.workflow import (
     check_region,
     reject,
     request_change,
+    review_version,
     revise,
     same_submission,
     submit,
@@ -100,13 +101,18 @@ class OutageService:
         found = await CustomerStore(self.redis).many(accounts)
         return frozenset(c.account for c in found if c is not None and c.region == submission.region)
 
-    async def approve(self, outage_id: str, caller: ApiKey) -> Outage:
+    async def approve(self, outage_id: str, caller: ApiKey, read: Sequence[str]) -> Outage:
+        """Approves if the record is still at one of the versions the reviewer `read`."""
         now = self.clock()
-        return await self._apply(outage_id, lambda o: approve(o, caller, now, self.settings.lead_times))
+        return await self._apply(outage_id, lambda o: approve(o, caller, now, self.settings.lead_times, read))
 
-    async def reject(self, outage_id: str, reason: str, caller: ApiKey) -> Outage:
+    async def approve_current(self, outage_id: str, caller: ApiKey) -> Outage:
+        """For the demo loader and benchmarks, which approve what they have just written themselves."""
+        return await self.approve(outage_id, caller, [review_version(await self.get(outage_id, caller))])
+
+    async def reject(self, outage_id: str, reason: str, caller: ApiKey, read: Sequence[str]) -> Outage:
         now = self.clock()
-        return await self._apply(outage_id, lambda o: reject(o, caller, reason, now))
+        return await self._apply(outage_id, lambda o: reject(o, caller, reason, now, read))
 
     async def change(self, outage_id: str, request: ChangeRequest, caller: ApiKey) -> Outage:
         now = self.clock()

@@ -24,6 +24,7 @@ from publishers.sms_providers.base import (
 from publishers.sms_text import SmsTexts
 from schemas.clock import Clock
 from schemas.customers import Customer
+from schemas.deliveries import Reach
 from schemas.kinds import ACCOUNT_KINDS, NoticeEvent
 from schemas.notices import ORIGINAL_NOTICE, Notice, notice_of
 from schemas.settings import Settings
@@ -110,16 +111,22 @@ class SmsPublisher:
     def channel(self) -> str:
         return "sms"
 
-    async def resolve_audience(self, notice: Notice, *, keep: bool = True) -> int:
-        """How many the notice goes to; `keep=False` counts without storing (a preview)."""
+    async def resolve_audience(self, notice: Notice) -> int:
+        """How many the notice goes to, kept as the outage's audience."""
         outage = notice.outage
         if notice.event is not NoticeEvent.NEW and await self.ledger.has_audience(outage.id):
             # Changes and restoration go to exactly those who were told of the outage.
             return await self.ledger.audience_size(outage.id)
         rule = audience_rule(outage, self.settings.temporary_audience)
-        if not keep:
-            return await self.ledger.count_audience(self.customers, outage.region, rule)
         return await self.ledger.resolve_audience(self.customers, outage.id, outage.region, rule)
+
+    async def preview_reach(self, notice: Notice) -> Reach:
+        """Whom the notice would reach, opted out and reachable apart; nothing is stored."""
+        outage = notice.outage
+        existing = notice.event is not NoticeEvent.NEW and await self.ledger.has_audience(outage.id)
+        rule = None if existing else audience_rule(outage, self.settings.temporary_audience)
+        per_account = outage.kind in ACCOUNT_KINDS
+        return await self.ledger.preview_reach(self.customers, outage.id, outage.region, rule, per_account)
 
     async def publish(self, notice: Notice, *, attempt: int = 0) -> None:
         """Fan out; `attempt` > 0 runs the batches again under new job ids (the sweep of a stalled one)."""
@@ -217,7 +224,9 @@ class SmsSender:
                 started += 1
                 # Claimed one at a time, just before sending: what a dead worker leaves claimed
                 # is what it had in flight, at most sms_concurrency per batch job.
-                claim = await self.ledger.claim_one(outage_id, notice_id, customer.account, run_id)
+                # The same text to the same phone once: notices naming an account are per account.
+                phone = "" if outage.kind in ACCOUNT_KINDS else customer.phone
+                claim = await self.ledger.claim_one(outage_id, notice_id, customer.account, run_id, phone)
                 if claim != "claimed":
                     return
                 retry = await self._send(notice, customer, run_id)

@@ -138,7 +138,9 @@ def notice_rows(outage: Outage, lead_times: Mapping[OutageKind, LeadTime]) -> li
 
 def with_delivery(row: NoticeRow, counts: Mapping[str, int], threshold: float) -> NoticeRow:
     recipients = counts.get("recipients", 0)
-    reachable = recipients - counts.get("opted_out", 0) - counts.get("removed", 0)
+    reachable = (
+        recipients - counts.get("opted_out", 0) - counts.get("removed", 0) - counts.get("same_phone", 0)
+    )
     handed = sum(counts.get(s, 0) for s in ("accepted", "sent", "delivered", "undelivered"))
     delivered = counts.get("delivered", 0)
     receipts = delivered + counts.get("undelivered", 0)

@@ -22,6 +22,8 @@ class SmsDelivery(msgspec.Struct, kw_only=True):
     # In flight when a worker died: may have reached the customer, never sent again.
     unconfirmed: int = 0
     removed: int = 0
+    # Accounts that share a phone with another of the notice's accounts: that one message serves both.
+    same_phone: int = 0
     retries: int = 0
     # Provider error code -> count, for failed and undelivered messages.
     error_codes: dict[str, int] = {}
@@ -58,6 +60,7 @@ def sms_delivery(counts: dict[str, int]) -> SmsDelivery:
         opted_out=counts.get("opted_out", 0),
         unconfirmed=counts.get("unconfirmed", 0),
         removed=counts.get("removed", 0),
+        same_phone=counts.get("same_phone", 0),
         retries=counts.get("retries", 0),
         error_codes=codes,
     )
@@ -71,9 +74,27 @@ class SmsPreview(msgspec.Struct):
     segments: int
 
 
+class Reach(msgspec.Struct, kw_only=True):
+    """Who a notice's audience is, before anything is sent."""
+
+    # Accounts the notice is owed to.
+    recipients: int = 0
+    # Of those, the ones whose phone asked for no more SMS.
+    opted_out: int = 0
+    # The rest: the accounts an SMS will be sent for.
+    reachable: int = 0
+    # Distinct phones among the reachable: one SMS per phone when accounts share a number.
+    messages: int = 0
+
+
 class NoticePreview(msgspec.Struct, kw_only=True):
     outage_id: str
     notice: str
     event: str
+    # The version reviewed (also the ETag): approve and reject send it back as If-Match.
+    version: str
     recipients: int
+    opted_out: int
+    reachable: int
+    messages: int
     sms: list[SmsPreview]

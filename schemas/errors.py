@@ -30,3 +30,11 @@ class Conflict(ServiceError):
 
 class Unprocessable(ServiceError):
     status_code = 422
+
+
+class PreconditionFailed(ServiceError):
+    status_code = 412
+
+
+class PreconditionRequired(ServiceError):
+    status_code = 428

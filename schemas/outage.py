@@ -56,8 +56,18 @@ class ChangeRequest(Input):
     restored_at: AwareDatetime | None = None
 
 
+Version = Annotated[str, msgspec.Meta(max_length=80)]
+
+
 class Rejection(Input):
     reason: LongText
+    # The version reviewed (the record's ETag without quotes), when not sent as If-Match.
+    revision: Version | None = None
+
+
+class ApprovalRequest(Input):
+    # The version reviewed (the record's ETag without quotes), when not sent as If-Match.
+    revision: Version | None = None
 
 
 class Actor(msgspec.Struct):

@@ -10,12 +10,14 @@ from schemas.notices import ORIGINAL_NOTICE
 from schemas.outage import Actor, Outage
 from schemas.rules import LeadTime, minutes_left, review_deadline
 from schemas.timeline import FAULT_ALARM_LEFT
-from schemas.workflow import missing_roles
+from schemas.workflow import missing_roles, review_version
 
 
 class ReviewItem(msgspec.Struct, kw_only=True):
     outage_id: str
     notice: str
+    # The version to approve or reject (If-Match); empty for an overdue item, which awaits no review.
+    version: str
     change_type: str | None
     kind: OutageKind
     title: str
@@ -44,6 +46,7 @@ def review_item(outage: Outage, now: datetime, lead_times: Mapping[OutageKind, L
     return ReviewItem(
         outage_id=outage.id,
         notice=change.id if change else ORIGINAL_NOTICE,
+        version=review_version(outage),
         change_type=change.type.value if change else None,
         kind=outage.kind,
         title=outage.title,
@@ -64,6 +67,7 @@ def overdue_item(outage: Outage, now: datetime) -> ReviewItem:
     return ReviewItem(
         outage_id=outage.id,
         notice="overdue",
+        version="",
         change_type=None,
         kind=outage.kind,
         title=outage.title,

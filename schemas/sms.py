@@ -93,4 +93,6 @@ STATUS_RANK = {
     "unconfirmed": 3,
     # The customer was removed from the registry between fan-out and send.
     "removed": 3,
+    # Another account of the notice has the same phone and took the one message for both.
+    "same_phone": 3,
 }

@@ -3,13 +3,13 @@
 Every check happens before anything is built, so a refused request leaves nothing to undo.
 """
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 
-from schemas.errors import Conflict, Forbidden, Unprocessable
+from schemas.errors import Conflict, Forbidden, PreconditionFailed, PreconditionRequired, Unprocessable
 from schemas.keys import ApiKey
 from schemas.kinds import ChangeType, NoticeEvent, OutageKind, Role, Status
 from schemas.notices import ORIGINAL_NOTICE, Notice, notice_of
@@ -264,14 +264,50 @@ def _reviewed_notice(outage: Outage) -> tuple[Change | None, list[Approval], str
     )
 
 
+def review_version(outage: Outage) -> str:
+    """What a reviewer read: the record's revision, and the change awaiting review if there is one.
+
+    It moves when the content under review moves (a revision, a new change), not when another
+    reviewer approves, so the emergency group and the reviewer can each approve what they read.
+    """
+    change = outage.pending_change()
+    return f"{outage.revision}.{change.id}" if change is not None else str(outage.revision)
+
+
+def check_version(outage: Outage, read: Sequence[str]) -> None:
+    """A decision binds to the version the reviewer read (If-Match, or `revision` in the body)."""
+    current = review_version(outage)
+    if not read:
+        raise PreconditionRequired(
+            f'say which version you reviewed: send If-Match: "{current}" (the ETag of GET '
+            f'/api/v1/outages/{outage.id} or of its preview) or "revision": "{current}" in the body',
+            field="If-Match",
+            rule="version_required",
+            current_version=current,
+        )
+    if current not in read:
+        raise PreconditionFailed(
+            f"outage {outage.id} changed since it was read (you reviewed {', '.join(read)}, it is now "
+            f"{current}): read it again before deciding",
+            field="If-Match",
+            rule="version_matches",
+            current_version=current,
+        )
+
+
 def _check_not_own(caller: ApiKey, submitter_key: str, what: str) -> None:
     if caller.key_id == submitter_key:
         raise Forbidden(f"a notice cannot be {what} with the key that submitted it", rule="four_eyes")
 
 
 def approve(
-    outage: Outage, caller: ApiKey, now: datetime, lead_times: Mapping[OutageKind, LeadTime]
+    outage: Outage,
+    caller: ApiKey,
+    now: datetime,
+    lead_times: Mapping[OutageKind, LeadTime],
+    read: Sequence[str],
 ) -> Transition:
+    """`read`: the versions the reviewer says they read (review_version); one must be current."""
     check_region(outage, caller)
     _require_role(caller, Role.REVIEWER, Role.EMERGENCY)
     change, approvals, submitter_key = _reviewed_notice(outage)
@@ -284,6 +320,7 @@ def approve(
         raise Forbidden(
             f"this notice now needs the {missing[0].value} role's approval", rule="role", missing=missing
         )
+    check_version(outage, read)
     _check_publishable(outage, change, now, lead_times)
     approval = Approval(by=caller.actor, role=role, at=now)
     publishes = len(missing) == 1
@@ -382,13 +419,14 @@ def apply_change(outage: Outage, change: Change, now: datetime) -> tuple[Outage,
     return updated, _diff(_state_of(outage, fields), fields)
 
 
-def reject(outage: Outage, caller: ApiKey, reason: str, now: datetime) -> Transition:
+def reject(outage: Outage, caller: ApiKey, reason: str, now: datetime, read: Sequence[str]) -> Transition:
     check_region(outage, caller)
     _require_role(caller, Role.REVIEWER, Role.EMERGENCY)
     if not reason.strip():
         raise _refuse([Problem("reason", "not_blank", "a rejection must state its reason")])
     change, _, submitter_key = _reviewed_notice(outage)
     _check_not_own(caller, submitter_key, "rejected")
+    check_version(outage, read)
     role = Role.REVIEWER if Role.REVIEWER in caller.roles else Role.EMERGENCY
     rejection = RejectionRecord(by=caller.actor, at=now, reason=reason.strip())
     if change is not None:

@@ -9,6 +9,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from schemas.customers import Customer
+from schemas.deliveries import Reach
 from store import keys
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -168,6 +169,26 @@ class CustomerStore:
             pipe.scard(dest)
             results = await pipe.execute()
         return int(results[-1])
+
+    async def reach(self, accounts_key: str, *, per_account: bool) -> Reach:
+        """Who of the accounts in the set `accounts_key` an SMS would reach (opted out, phones).
+
+        `per_account`: every account gets its own message (the text names the account).
+        """
+        members = sorted(m.decode() for m in await self.redis.smembers(accounts_key))
+        found = Reach(recipients=len(members))
+        phones: set[str] = set()
+        for start in range(0, len(members), BATCH):
+            customers = [c for c in await self.many(members[start : start + BATCH]) if c is not None]
+            opted = await self.opted_out([c.phone for c in customers])
+            for customer, opted_out in zip(customers, opted, strict=True):
+                if opted_out:
+                    found.opted_out += 1
+                else:
+                    found.reachable += 1
+                    phones.add(customer.account if per_account else customer.phone)
+        found.messages = len(phones)
+        return found
 
     async def opted_out(self, phones: Sequence[str]) -> list[bool]:
         if not phones:

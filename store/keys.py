@@ -93,6 +93,11 @@ def sms_ledger(outage_id: str, notice_id: str) -> str:
     return f"{PREFIX}:sms:{outage_id}:{notice_id}:ledger"
 
 
+def sms_phones(outage_id: str, notice_id: str) -> str:
+    """Hash phone -> the account whose message to that phone carries one notice (one per phone)."""
+    return f"{PREFIX}:sms:{outage_id}:{notice_id}:phones"
+
+
 def sms_counts(outage_id: str, notice_id: str) -> str:
     return f"{PREFIX}:sms:{outage_id}:{notice_id}:counts"
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 from redis.asyncio import Redis
 
+from schemas.deliveries import Reach
 from schemas.sms import STATUS_RANK, AudienceRule
 from store import keys
 from store.customers import CustomerStore
@@ -16,8 +17,20 @@ _RANKS = "{" + ", ".join(f"{k}={v}" for k, v in STATUS_RANK.items()) + "}"
 # Claim an account for sending in run ARGV[2]. A claim left by another run is a send that was in
 # flight when its worker died: it may have reached the provider, so it becomes 'unconfirmed' and
 # is never sent again (at most once).
+#
+# ARGV[3], when not empty, is the account's phone: the first account of a notice to claim a phone
+# sends to it; the others sharing it are settled as 'same_phone' (one identical SMS, not several).
 _CLAIM = """
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur and ARGV[3] ~= '' then
+  local owner = redis.call('HGET', KEYS[3], ARGV[3])
+  if owner and owner ~= ARGV[1] then
+    redis.call('HSET', KEYS[1], ARGV[1], 'same_phone|' .. owner)
+    redis.call('HINCRBY', KEYS[2], 'same_phone', 1)
+    return 'same_phone'
+  end
+  redis.call('HSET', KEYS[3], ARGV[3], ARGV[1])
+end
 if not cur then
   redis.call('HSET', KEYS[1], ARGV[1], 'sending|' .. ARGV[2])
   redis.call('HINCRBY', KEYS[2], 'sending', 1)
@@ -128,10 +141,14 @@ class SmsLedger:
     async def set_recipients(self, outage_id: str, notice_id: str, count: int) -> None:
         await self.redis.hset(keys.sms_counts(outage_id, notice_id), "recipients", str(count))
 
-    async def claim_one(self, outage_id: str, notice_id: str, account: str, run_id: str) -> str:
-        """'claimed' (send it), 'unconfirmed' (a dead run's send), or the account's settled status."""
+    async def claim_one(
+        self, outage_id: str, notice_id: str, account: str, run_id: str, phone: str = ""
+    ) -> str:
+        """'claimed' (send it), 'unconfirmed' (a dead run's send), 'same_phone' (another account
+        has the message to `phone`), or the account's settled status. No `phone`: one per account."""
         ledger, counts = keys.sms_ledger(outage_id, notice_id), keys.sms_counts(outage_id, notice_id)
-        result = await self._claim(keys=[ledger, counts], args=[account, run_id])
+        phones = keys.sms_phones(outage_id, notice_id)
+        result = await self._claim(keys=[ledger, counts, phones], args=[account, run_id, phone])
         return result.decode() if isinstance(result, bytes) else str(result)
 
     async def record_sent(self, outage_id: str, notice_id: str, account: str, status: str, sid: str) -> None:
@@ -185,11 +202,22 @@ class SmsLedger:
             raws = await pipe.execute()
         return [None if r is None else r.decode().split("|", 1)[0] for r in raws]
 
-    async def count_audience(self, customers: CustomerStore, region: str, rule: AudienceRule) -> int:
-        """How many an audience would be, without keeping it."""
+    async def preview_reach(
+        self,
+        customers: CustomerStore,
+        outage_id: str,
+        region: str,
+        rule: AudienceRule | None,
+        per_account: bool,
+    ) -> Reach:
+        """Who a notice would reach, without keeping anything: the outage's audience if `rule` is
+        None (changes go to those told of the outage), else the audience the rule resolves to."""
+        if rule is None:
+            return await customers.reach(keys.sms_audience(outage_id), per_account=per_account)
         scratch = keys.scratch(f"preview:{secrets.token_hex(8)}")
         try:
-            return await customers.resolve(scratch, region, **msgspec.structs.asdict(rule))
+            await customers.resolve(scratch, region, **msgspec.structs.asdict(rule))
+            return await customers.reach(scratch, per_account=per_account)
         finally:
             await self.redis.delete(scratch)
 

@@ -18,6 +18,7 @@ from store.embedded import free_port
 from tests.bodies import outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
+from tests.flows import approve
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # As the probe runs it: headless, and nothing that phones home on a closed network.
@@ -70,7 +71,7 @@ async def test_outage_appears_live_then_lookup_and_language(
     async with httpx.AsyncClient(base_url=server) as api:
         body = outage_body(clock(), title="Keyuan line maintenance", scope={"feeders": ["F1"]})
         created = (await api.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))).json()
-        await api.post(f"/api/v1/outages/{created['id']}/approve", headers=keys.headers("reviewer"))
+        await approve(api, keys, created["id"], "reviewer")
     await run_channels()
     card = page.locator(f"#outage-{created['id']}")
     await card.wait_for(timeout=TIMEOUT_MS)

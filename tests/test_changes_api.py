@@ -8,7 +8,7 @@ from arq.connections import ArqRedis
 
 from tests.bodies import fault_body, iso, outage_body
 from tests.conftest import FakeClock, Keys, snapshot
-from tests.flows import submit_and_approve
+from tests.flows import approve, reject, submit_and_approve
 
 Client = httpx.AsyncClient
 
@@ -44,9 +44,7 @@ async def test_postponement_is_reviewed_then_takes_effect(
     ]
     assert queue[0]["deadline"] == outage["starts_at"]
 
-    approved = (
-        await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
-    ).json()
+    approved = (await approve(client, keys, outage["id"], "reviewer")).json()
     assert approved["starts_at"] == iso(new_start)
     # Same duration as announced, moved with the start.
     assert approved["ends_at"] == iso(new_start + timedelta(hours=8))
@@ -91,9 +89,9 @@ async def test_postponement_approved_after_the_start_is_refused(
     )
     clock.advance(days=1, seconds=1)
     before = await snapshot(redis)
-    approve = await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
-    assert approve.status_code == 422
-    assert approve.json()["extra"]["rule"] == "before_start"
+    approved = await approve(client, keys, outage["id"], "reviewer")
+    assert approved.status_code == 422
+    assert approved.json()["extra"]["rule"] == "before_start"
     assert await snapshot(redis) == before
 
 
@@ -102,9 +100,7 @@ async def test_cancel_then_any_change_is_409(
 ) -> None:
     outage = await _published(client, keys, outage_body(clock()))
     await _change(client, keys, outage["id"], {"type": "cancel", "reason": "Work merged into January"})
-    cancelled = (
-        await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
-    ).json()
+    cancelled = (await approve(client, keys, outage["id"], "reviewer")).json()
     assert cancelled["status"] == "cancelled"
     before = await snapshot(redis)
     again = await _change(client, keys, outage["id"], {"type": "cancel", "reason": "again"})
@@ -113,8 +109,8 @@ async def test_cancel_then_any_change_is_409(
         f"/api/v1/outages/{outage['id']}", json=outage_body(clock()), headers=keys.headers("submitter")
     )
     assert revise.status_code == 409
-    approve = await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
-    assert approve.status_code == 409
+    again_approved = await approve(client, keys, outage["id"], "reviewer")
+    assert again_approved.status_code == 409
     assert await snapshot(redis) == before
 
 
@@ -131,13 +127,7 @@ async def test_rejected_change_leaves_the_published_record_as_it_was(
 ) -> None:
     outage = await _published(client, keys, outage_body(clock()))
     await _change(client, keys, outage["id"], {"type": "cancel", "reason": "r"})
-    rejected = (
-        await client.post(
-            f"/api/v1/outages/{outage['id']}/reject",
-            json={"reason": "Customers already told"},
-            headers=keys.headers("reviewer"),
-        )
-    ).json()
+    rejected = (await reject(client, keys, outage["id"], {"reason": "Customers already told"})).json()
     assert rejected["status"] == "published"
     assert rejected["changes"][0]["status"] == "rejected"
     assert rejected["changes"][0]["rejection"]["reason"] == "Customers already told"
@@ -153,9 +143,7 @@ async def test_fault_restoration_delayed_after_expected_end_is_published_and_mar
     await _change(
         client, keys, outage["id"], {"type": "delay_restoration", "reason": "Joint", "ends_at": iso(new_end)}
     )
-    delayed = (
-        await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
-    ).json()
+    delayed = (await approve(client, keys, outage["id"], "reviewer")).json()
     assert delayed["ends_at"] == iso(new_end)
     # Expected end was located+3h45 = now-4h+5min+3h45: published 20 minutes after it.
     assert delayed["changes"][0]["minutes_late"] == 20
@@ -171,9 +159,7 @@ async def test_restored_with_review(client: Client, keys: Keys, clock: FakeClock
         outage["id"],
         {"type": "restored", "reason": "Cable repaired", "restored_at": iso(restored_at)},
     )
-    done = (
-        await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
-    ).json()
+    done = (await approve(client, keys, outage["id"], "reviewer")).json()
     assert done["status"] == "restored"
     assert done["restored_at"] == iso(restored_at)
 

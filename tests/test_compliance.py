@@ -17,7 +17,7 @@ from store.outages import OutageStore
 from tests.bodies import fault_body, iso, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
-from tests.flows import submit_and_approve
+from tests.flows import approve, submit_and_approve
 
 Client = httpx.AsyncClient
 
@@ -38,7 +38,7 @@ async def _history(
     ):
         created = (await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))).json()
         clock.advance(minutes=review_after)
-        await client.post(f"/api/v1/outages/{created['id']}/approve", headers=keys.headers("reviewer"))
+        await approve(client, keys, created["id"], "reviewer")
         clock.advance(minutes=-review_after)
         ids[name] = created["id"]
     await run_channels()
@@ -47,7 +47,7 @@ async def _history(
     await client.post(
         f"/api/v1/outages/{ids['fault_on_time']}/changes", json=change, headers=keys.headers("submitter")
     )
-    await client.post(f"/api/v1/outages/{ids['fault_on_time']}/approve", headers=keys.headers("reviewer"))
+    await approve(client, keys, ids["fault_on_time"], "reviewer")
     await run_channels()
     return ids
 

@@ -189,7 +189,8 @@ async def test_other_regions_records_are_403(
     other = keys.headers("other")
     assert (await client.get(f"/api/v1/outages/{outage_id}", headers=other)).status_code == 403
     assert (await client.get(f"/api/v1/outages/{outage_id}/history", headers=other)).status_code == 403
-    assert (await client.post(f"/api/v1/outages/{outage_id}/approve", headers=other)).status_code == 403
+    approval = await client.post(f"/api/v1/outages/{outage_id}/approve", headers={**other, "If-Match": '"1"'})
+    assert approval.status_code == 403
     assert (await client.get("/api/v1/outages?region=310115", headers=other)).status_code == 403
     submitted_elsewhere = await client.post("/api/v1/outages", json=outage_body(clock()), headers=other)
     assert submitted_elsewhere.status_code == 403

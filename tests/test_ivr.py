@@ -24,6 +24,7 @@ from tests.asgi import app_client
 from tests.bodies import fault_body, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
+from tests.flows import approve
 from tests.ivr_caller import PUBLIC, TOKEN, Caller, parse
 
 KNOWN, QUIET, ENGLISH, DEBTOR, STRANGER = phone(1), phone(2), phone(3), phone(42), phone(99)
@@ -61,9 +62,7 @@ async def world(
                                 area_description="户号3101150042", scope={"accounts": ["3101150042"]})),
     ):  # fmt: skip
         created = (await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))).json()
-        outages[name] = (
-            await client.post(f"/api/v1/outages/{created['id']}/approve", headers=keys.headers("reviewer"))
-        ).json()
+        outages[name] = (await approve(client, keys, created["id"], "reviewer")).json()
     await run_channels()
     return outages
 

@@ -11,6 +11,7 @@ from api.logs import mask
 from tests.bodies import outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
+from tests.flows import approve
 
 
 @pytest.mark.parametrize(
@@ -52,14 +53,14 @@ async def test_requests_and_jobs_log_json_with_masked_phones(
             headers=keys.headers("submitter"),
         )
     ).json()
-    await client.post(f"/api/v1/outages/{created['id']}/approve", headers=keys.headers("reviewer"))
+    await approve(client, keys, created["id"], "reviewer")
     await client.get(f"/lookup?q={phone(1)}")
     await run_channels()
     lines = [json.loads(line) for line in log_lines.getvalue().splitlines()]
     requests = [entry for entry in lines if entry["event"] == "request"]
     assert {(r["method"], r["status"]) for r in requests} >= {("POST", 201), ("POST", 200), ("GET", 200)}
-    approve = next(r for r in requests if r["path"].endswith("/approve"))
-    assert approve["outage_id"] == created["id"]
+    approval = next(r for r in requests if r["path"].endswith("/approve"))
+    assert approval["outage_id"] == created["id"]
     jobs = [entry for entry in lines if entry["event"] in ("notice published", "sms batch sent")]
     assert {j["event"] for j in jobs} == {"notice published", "sms batch sent"}
     assert all(j["outage_id"] == created["id"] and j["notice_id"] == "new" for j in jobs)

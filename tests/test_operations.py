@@ -12,6 +12,7 @@ from tests.asgi import app_client
 from tests.bodies import fault_body, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
+from tests.flows import approve
 
 Client = httpx.AsyncClient
 
@@ -51,7 +52,7 @@ async def test_metrics_count_notices_delays_sms_and_queues(
     ):
         created = (await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))).json()
         clock.advance(minutes=review_after)
-        await client.post(f"/api/v1/outages/{created['id']}/approve", headers=keys.headers("reviewer"))
+        await approve(client, keys, created["id"], "reviewer")
     await client.post(
         "/api/v1/outages", json=outage_body(clock(), external_id="WAIT"), headers=keys.headers("submitter")
     )

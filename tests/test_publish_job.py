@@ -10,7 +10,7 @@ from schemas.settings import Settings
 from store.dispatch import DispatchLedger
 from tests.bodies import iso, outage_body
 from tests.conftest import FakeClock, Keys
-from tests.flows import submit_and_approve
+from tests.flows import approve, submit_and_approve
 from tests.recording import RecordingPublisher
 from workers.publish import enqueue_publish, publish_job_id, publish_notice, redispatch_lost
 
@@ -62,7 +62,7 @@ async def test_change_notice_carries_its_event_and_change(
         },
         headers=keys.headers("submitter"),
     )
-    await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
+    await approve(client, keys, outage["id"], "reviewer")
     await run_worker()
     # The burst worker runs both jobs at once; channels must not depend on their order (the SMS
     # channel holds a change back from whoever has not had the outage notice yet).

@@ -98,8 +98,10 @@ def test_new_user_walkthrough(service: tuple[str, dict[str, str]]) -> None:
     assert refused.json()["extra"]["suggested_kind"] == "temporary"
 
     outage_id = accepted.json()["id"]
+    as_reviewer = {"Authorization": f"Bearer {reviewer_secret}"}
+    version = httpx.get(f"{base}/api/v1/outages/{outage_id}", headers=as_reviewer).headers["etag"]
     approved = httpx.post(
-        f"{base}/api/v1/outages/{outage_id}/approve", headers={"Authorization": f"Bearer {reviewer_secret}"}
+        f"{base}/api/v1/outages/{outage_id}/approve", headers={**as_reviewer, "If-Match": version}
     )
     assert approved.json()["status"] == "published"
     history = httpx.get(f"{base}/api/v1/outages/{outage_id}/history", headers=submitter).json()

@@ -22,7 +22,7 @@ from tests.asgi import app_client
 from tests.bodies import fault_body, iso, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
-from tests.flows import submit_and_approve
+from tests.flows import approve, submit_and_approve
 from workers.publish import enqueue_publish, publish_job_id
 from workers.sms import WAITING_LOOKS, send_sms_batch, sweep_stalled_fanouts
 from workers.worker import build_worker
@@ -50,7 +50,7 @@ async def _publish_with_change(
     outage = await submit_and_approve(client, keys, body)
     changes = f"/api/v1/outages/{outage['id']}/changes"
     assert (await client.post(changes, json=change, headers=keys.headers("submitter"))).status_code == 201
-    await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
+    await approve(client, keys, outage["id"], "reviewer")
     return outage
 
 
@@ -215,7 +215,7 @@ async def test_changes_go_to_those_told_before_and_only_them(
         headers=keys.headers("submitter"),
     )
     clock.now = clock.now.replace(hour=23)  # changes are not held by quiet hours
-    await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
+    await approve(client, keys, outage["id"], "reviewer")
     await run_channels()
     postponed = [m for m in await _outbox(redis) if m.notice_id == "c1"]
     assert sorted(m.account for m in postponed) == ["A1", "A2"]
@@ -231,7 +231,17 @@ async def test_changes_go_to_those_told_before_and_only_them(
 async def test_preview_shows_texts_segments_and_recipients_before_approval(
     client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis
 ) -> None:
-    await load(redis, row("A1", phone(1)), row("A2", phone(2)), row("A3", phone(3), feeder="F9"))
+    await load(
+        redis,
+        row("A1", phone(1)),
+        row("A2", phone(2)),
+        row("A3", phone(3), feeder="F9"),
+        row("A4", phone(4)),
+        # A landlord with two accounts on the feeder: one message.
+        row("A5", phone(5)),
+        row("A6", phone(5)),
+    )
+    await CustomerStore(redis).set_opted_out(phone(4), True)
     created = await client.post(
         "/api/v1/outages",
         json=outage_body(clock(), scope={"feeders": ["F1"]}),
@@ -240,7 +250,8 @@ async def test_preview_shows_texts_segments_and_recipients_before_approval(
     preview = (
         await client.get(f"/api/v1/outages/{created.json()['id']}/preview", headers=keys.headers("reviewer"))
     ).json()
-    assert preview["recipients"] == 2
+    reach = {k: preview[k] for k in ("recipients", "opted_out", "reachable", "messages")}
+    assert reach == {"recipients": 5, "opted_out": 1, "reachable": 4, "messages": 3}
     by_language = {p["language"]: p for p in preview["sms"]}
     assert by_language["zh-CN"]["encoding"] == "UCS-2"
     assert by_language["zh-CN"]["segments"] == -(-by_language["zh-CN"]["characters"] // 67)
@@ -284,7 +295,7 @@ async def test_a_change_never_overtakes_its_held_outage_notice(
         json={"type": "postpone", "reason": "Rain", "starts_at": iso(clock() + timedelta(days=10))},
         headers=keys.headers("submitter"),
     )
-    await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
+    await approve(client, keys, outage["id"], "reviewer")
     await run_channels()
     assert await _outbox(redis) == []
     clock.now = clock.now.replace(hour=8, minute=1) + timedelta(days=1)
@@ -396,7 +407,7 @@ async def test_each_customer_gets_a_change_only_after_its_outage_notice(
         json={"type": "cancel", "reason": "Work merged into January"},
         headers=keys.headers("submitter"),
     )
-    await client.post(f"/api/v1/outages/{outage['id']}/approve", headers=keys.headers("reviewer"))
+    await approve(client, keys, outage["id"], "reviewer")
     clock.advance(minutes=3)
     await run_channels(msgspec.structs.replace(settings, sms_batch_size=4, sms_retry_base=0.0))
     newest_first = [(m.account, m.notice_id) for m in await _outbox(redis)]
@@ -436,3 +447,24 @@ async def test_a_batch_out_of_time_goes_on_in_a_new_job_without_using_a_try(
         (f"{first}/4", 1, 1),
     ]
     assert (await SmsLedger(redis).counts(outage["id"], "new"))["accepted"] == 4
+
+
+async def test_accounts_sharing_a_phone_get_one_sms_per_notice_but_account_notices_stay_per_account(
+    settings: Settings, client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    # A landlord's number on three accounts; batches of 2 put them in different batch jobs.
+    await load(redis, row("L1", phone(5)), row("L2", phone(5)), row("L3", phone(5)), row("T1", phone(6)))
+    outage = await submit_and_approve(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    await run_channels(msgspec.structs.replace(settings, sms_batch_size=2))
+    messages = await _outbox(redis)
+    assert sorted(m.to for m in messages) == [phone(5), phone(6)]
+    delivery = (
+        await client.get(f"/api/v1/outages/{outage['id']}/deliveries", headers=keys.headers("reviewer"))
+    ).json()["notices"][0]["sms"]
+    assert (delivery["recipients"], delivery["accepted"], delivery["same_phone"]) == (4, 2, 2)
+    # An arrears notice names the account: each account gets its own.
+    body = outage_body(clock(), external_id="AR", kind="arrears", days=4, scope={"accounts": ["L1", "L2"]})
+    await submit_and_approve(client, keys, body)
+    await run_channels()
+    arrears = [m for m in await _outbox(redis) if m.outage_id != outage["id"]]
+    assert sorted(m.account for m in arrears) == ["L1", "L2"]

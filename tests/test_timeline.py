@@ -12,14 +12,14 @@ from store.sms import SmsLedger
 from tests.bodies import fault_body, iso, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
-from tests.flows import submit_and_approve
+from tests.flows import approve, submit_and_approve
 
 Client = httpx.AsyncClient
 
 
 async def _change(client: Client, keys: Keys, outage_id: str, body: dict[str, Any]) -> None:
     await client.post(f"/api/v1/outages/{outage_id}/changes", json=body, headers=keys.headers("submitter"))
-    await client.post(f"/api/v1/outages/{outage_id}/approve", headers=keys.headers("reviewer"))
+    await approve(client, keys, outage_id, "reviewer")
 
 
 async def _messages(redis: ArqRedis, notice_prefix: str) -> list[str]:

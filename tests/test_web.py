@@ -13,7 +13,7 @@ from tests.bodies import fault_body, iso, outage_body
 from tests.cap_rules import NS, check_cap
 from tests.conftest import FakeClock, Keys
 from tests.customers import HEADER, load, phone, row
-from tests.flows import submit_and_approve
+from tests.flows import approve, submit_and_approve
 
 Client = httpx.AsyncClient
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -22,7 +22,7 @@ POLYGON = [[31.20, 121.58], [31.21, 121.60], [31.19, 121.61], [31.20, 121.58]]
 
 async def _change(client: Client, keys: Keys, outage_id: str, body: dict[str, Any]) -> None:
     await client.post(f"/api/v1/outages/{outage_id}/changes", json=body, headers=keys.headers("submitter"))
-    await client.post(f"/api/v1/outages/{outage_id}/approve", headers=keys.headers("reviewer"))
+    await approve(client, keys, outage_id, "reviewer")
 
 
 async def _world(

@@ -70,7 +70,7 @@ async def test_sigkill_during_fan_out_loses_nothing_and_sends_nothing_twice(
     await load(redis, *(row(f"K{n:05d}", phone(n)) for n in range(RECIPIENTS)))
     service = OutageService(settings, redis, clock)
     outage, _ = await service.submit(fault_body_struct(clock, feeders=["F1"]), keys.keys["submitter"])
-    await service.approve(outage.id, keys.keys["reviewer"])
+    await service.approve_current(outage.id, keys.keys["reviewer"])
     fake_twilio.delay = 0.002
 
     log = tmp_path / "worker.log"

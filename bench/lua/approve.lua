@@ -11,5 +11,6 @@ end
 function request()
   next_id = next_id + 1
   local id = ids[((next_id - 1) % #ids) + 1]
-  return wrk.format("POST", "/api/v1/outages/" .. id .. "/approve", {["Authorization"] = "Bearer " .. key})
+  -- Freshly submitted records are at revision 1: the version a reviewer would have read.
+  return wrk.format("POST", "/api/v1/outages/" .. id .. "/approve", {["Authorization"] = "Bearer " .. key, ["If-Match"] = "\"1\""})
 end

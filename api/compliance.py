@@ -12,7 +12,7 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 from redis.asyncio import Redis
 
-from api.outages import aware_or_refused
+from api.query_times import RFC3339, query_time
 from api.service import OutageService
 from publishers.sms_text import LANGUAGES, SmsTexts
 from schemas.compliance import ComplianceReport, NoticeRow, compliance_report, notice_rows, with_delivery
@@ -24,8 +24,8 @@ from store.dispatch import DispatchLedger
 from store.sms import SmsLedger
 
 DEFAULT_PERIOD = timedelta(days=30)
-PeriodStart = Annotated[datetime | None, QueryParameter(name="from", description="RFC 3339 with an offset")]
-PeriodEnd = Annotated[datetime | None, QueryParameter(name="to", description="RFC 3339 with an offset")]
+PeriodStart = Annotated[str | None, QueryParameter(name="from", description=RFC3339, max_length=64)]
+PeriodEnd = Annotated[str | None, QueryParameter(name="to", description=RFC3339, max_length=64)]
 Region = Annotated[str | None, QueryParameter(description="defaults to the key's region")]
 Format = Annotated[str | None, QueryParameter(description="json (default) or csv")]
 
@@ -53,11 +53,9 @@ async def _rows(
     return rows
 
 
-def _period(
-    outages: OutageService, start: datetime | None, end: datetime | None
-) -> tuple[datetime, datetime]:
-    end = aware_or_refused(end, "to") or outages.clock()
-    return aware_or_refused(start, "from") or end - DEFAULT_PERIOD, end
+def _period(outages: OutageService, start: str | None, end: str | None) -> tuple[datetime, datetime]:
+    period_end = query_time(end, "to") or outages.clock()
+    return query_time(start, "from") or period_end - DEFAULT_PERIOD, period_end
 
 
 def _region(caller: ApiKey, region: str | None) -> str:
@@ -92,7 +90,7 @@ def _csv(header: list[str], rows: list[list[Any]], name: str) -> Response[str]:
 
 
 async def build_report(
-    outages: OutageService, caller: ApiKey, redis: Redis, start: datetime | None, end: datetime | None
+    outages: OutageService, caller: ApiKey, redis: Redis, start: str | None, end: str | None
 ) -> ComplianceReport:
     period_from, period_to = _period(outages, start, end)
     rows = await _rows(outages, caller, redis, period_from, period_to)

@@ -44,6 +44,8 @@ def _rule_of(message: str) -> str:
         ("unknown field", "unknown_field"),
         ("missing required", "required"),
         ("timezone", "timezone_required"),
+        ("rfc3339", "rfc3339"),
+        ("expected `datetime`", "rfc3339"),
         ("invalid enum", "one_of"),
         ("expected `", "type"),
         ("length", "length"),

@@ -1,9 +1,8 @@
 """Dispatch API: submit, read, revise, review and change outage records."""
 
-from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post, put
+from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath, FromQuery, HeaderParameter, QueryParameter
@@ -18,8 +17,10 @@ from api.examples import (
     REJECTION,
     RESTORED,
 )
+from api.query_times import RFC3339, query_time
 from api.service import OutageService
-from schemas.errors import Forbidden, Unprocessable
+from api.strict_body import strictly
+from schemas.errors import Forbidden
 from schemas.keys import ApiKey
 from schemas.kinds import OutageKind, Status
 from schemas.outage import (
@@ -65,16 +66,6 @@ def with_version(outage: Outage, status_code: int = 200) -> Response[Outage]:
     return Response(outage, status_code=status_code, headers={"ETag": f'"{review_version(outage)}"'})
 
 
-def aware_or_refused(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise Unprocessable(
-            f"{name}: give an RFC 3339 time with an offset, e.g. 2026-12-08T08:00:00+08:00",
-            field=name,
-            rule="timezone_required",
-        )
-    return value
-
-
 class OutageController(Controller):
     path = "/api/v1/outages"
     tags = ["outages"]
@@ -95,8 +86,9 @@ class OutageController(Controller):
         data: Annotated[OutageSubmission, Body(examples=[PLANNED_OUTAGE, FAULT_OUTAGE, ARREARS_STOPPAGE])],
         caller: NamedDependency[ApiKey],
         outages: NamedDependency[OutageService],
+        request: Request[Any, Any, Any],
     ) -> Response[Outage]:
-        outage, created = await outages.submit(data, caller)
+        outage, created = await outages.submit(await strictly(request, data), caller)
         return with_version(outage, 201 if created else 200)
 
     @get("/", summary="List the region's outage records, newest first")
@@ -107,7 +99,10 @@ class OutageController(Controller):
         status: FromQuery[Status | None] = None,
         kind: FromQuery[OutageKind | None] = None,
         active_at: Annotated[
-            datetime | None, QueryParameter(description="only records whose outage covers this instant")
+            str | None,
+            QueryParameter(
+                description=f"only records whose outage covers this instant; {RFC3339}", max_length=64
+            ),
         ] = None,
         region: Annotated[str | None, QueryParameter(description="defaults to the key's region")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
@@ -122,7 +117,7 @@ class OutageController(Controller):
             items, total = await outages.page(caller, offset, limit)
             return OutagePage(items=items, total=total, limit=limit, offset=offset)
         found = await outages.search(
-            caller, status=status, kind=kind, active_at=aware_or_refused(active_at, "active_at")
+            caller, status=status, kind=kind, active_at=query_time(active_at, "active_at")
         )
         return OutagePage(items=found[offset : offset + limit], total=len(found), limit=limit, offset=offset)
 
@@ -149,8 +144,9 @@ class OutageController(Controller):
         data: Annotated[OutageSubmission, Body(examples=[PLANNED_OUTAGE])],
         caller: NamedDependency[ApiKey],
         outages: NamedDependency[OutageService],
+        request: Request[Any, Any, Any],
     ) -> Response[Outage]:
-        return with_version(await outages.revise(outage_id, data, caller))
+        return with_version(await outages.revise(outage_id, await strictly(request, data), caller))
 
     @get("/{outage_id:str}/history", summary="Every transition of the record: who, role, when, what")
     async def history(
@@ -212,5 +208,6 @@ class OutageController(Controller):
         data: Annotated[ChangeRequest, Body(examples=[POSTPONE, CANCEL, DELAY_RESTORATION, RESTORED])],
         caller: NamedDependency[ApiKey],
         outages: NamedDependency[OutageService],
+        request: Request[Any, Any, Any],
     ) -> Response[Outage]:
-        return with_version(await outages.change(outage_id, data, caller), 201)
+        return with_version(await outages.change(outage_id, await strictly(request, data), caller), 201)

@@ -12,6 +12,10 @@ class ServiceError(Exception):
         self.extra = extra
 
 
+class BadRequest(ServiceError):
+    status_code = 400
+
+
 class Unauthorized(ServiceError):
     status_code = 401
 

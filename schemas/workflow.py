@@ -5,7 +5,7 @@ Every check happens before anything is built, so a refused request leaves nothin
 
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -37,6 +37,7 @@ from schemas.rules import (
     unregistered_account_problems,
 )
 
+S = TypeVar("S", bound=msgspec.Struct)
 SUBMISSION_FIELDS = tuple(f.name for f in msgspec.structs.fields(OutageSubmission))
 
 
@@ -101,7 +102,18 @@ def _validated(
     if submission.ends_at is None and submission.fault_located_at is not None:
         ends_at = default_restoration(submission.fault_located_at, submission.area_type)
         submission = msgspec.structs.replace(submission, ends_at=ends_at)
-    return submission
+    return _in_zone_of(now, submission)
+
+
+def _in_zone_of(now: datetime, struct: S) -> S:
+    """The same instants, written in the deployment's zone (the clock's), whatever offset was sent:
+    every answer then shows times as the people reading them live them."""
+    times = {
+        name: value.astimezone(now.tzinfo)
+        for name in struct.__struct_fields__
+        if isinstance(value := getattr(struct, name), datetime)
+    }
+    return msgspec.structs.replace(struct, **times)
 
 
 def _fields_of(submission: OutageSubmission) -> dict[str, Any]:
@@ -217,6 +229,7 @@ def request_change(
     problems = change_problems(outage, request, now)
     if problems:
         raise _refuse(problems)
+    request = _in_zone_of(now, request)
     change = Change(
         id=change_id,
         type=request.type,

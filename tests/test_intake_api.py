@@ -9,6 +9,7 @@ from arq.connections import ArqRedis
 
 from tests.bodies import fault_body, iso, outage_body
 from tests.conftest import FakeClock, Keys, snapshot
+from tests.flows import approve
 
 Client = httpx.AsyncClient
 
@@ -257,3 +258,60 @@ async def test_body_over_the_size_limit_is_413(
     response = await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))
     assert response.status_code == 413
     assert await snapshot(redis) == before
+
+
+@pytest.mark.parametrize(
+    "text", ["1764547200", "1764547200.5", "20261208T080000+0800", "2026-12-08T08:00:00"]
+)
+async def test_times_are_rfc3339_with_an_offset_in_bodies_and_queries_alike(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, text: str
+) -> None:
+    before = await snapshot(redis)
+    rule = "timezone_required" if text == "2026-12-08T08:00:00" else "rfc3339"
+    as_string = {**outage_body(clock()), "starts_at": text}
+    answers = [await client.post("/api/v1/outages", json=as_string, headers=keys.headers("submitter"))]
+    if text.replace(".", "").isdigit():
+        as_number = {**outage_body(clock()), "starts_at": float(text) if "." in text else int(text)}
+        answers.append(
+            await client.post("/api/v1/outages", json=as_number, headers=keys.headers("submitter"))
+        )
+    for path, name in (
+        (f"/api/v1/outages?active_at={text}", "active_at"),
+        (f"/api/v1/compliance?from={text}", "from"),
+        (f"/api/v1/archive?to={text}", "to"),
+    ):
+        answer = await client.get(path, headers=keys.headers("reviewer"))
+        assert answer.json()["extra"]["field"] == name, answer.text
+        answers.append(answer)
+    for answer in answers:
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["extra"]["rule"] == rule, answer.text
+    assert answers[0].json()["extra"]["field"] == "starts_at"
+    assert await snapshot(redis) == before
+
+
+async def test_times_in_answers_are_in_the_deployment_zone_whatever_offset_was_sent(
+    client: Client, keys: Keys, clock: FakeClock
+) -> None:
+    from datetime import UTC
+
+    starts = (clock() + timedelta(days=8)).astimezone(UTC)
+    body = outage_body(
+        clock(), starts_at=starts.isoformat(), ends_at=(starts + timedelta(hours=8)).isoformat()
+    )
+    body["starts_at"] = body["starts_at"].replace("+00:00", "Z")
+    created = (await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))).json()
+    assert created["starts_at"].endswith("+08:00") and created["ends_at"].endswith("+08:00"), created
+    assert created["starts_at"] == (clock() + timedelta(days=8)).isoformat()
+    # Re-sending the same instants in another offset is the same submission.
+    again = await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))
+    assert again.status_code == 200
+    approved = (await approve(client, keys, created["id"])).json()
+    change = {"type": "postpone", "reason": "Rain", "starts_at": (starts + timedelta(days=1)).isoformat()}
+    changed = (
+        await client.post(
+            f"/api/v1/outages/{created['id']}/changes", json=change, headers=keys.headers("submitter")
+        )
+    ).json()
+    assert changed["changes"][0]["starts_at"].endswith("+08:00"), changed
+    assert approved["published_at"].endswith("+08:00")

@@ -37,20 +37,22 @@ from schemas.rules import lead_time_description
 from schemas.settings import Settings, SettingsError
 from store.api_keys import ApiKeyStore
 
-PUBLIC_PREFIXES = ("/outages", "/lookup", "/feeds/", "/api/v1/public/", "/events")
+# Public routes that do work per request: a search, a held-open live connection. The pages, feeds
+# and JSON are served from one shared render per version (api.cache), so popularity costs nothing
+# and is never refused: thousands of customers behind one carrier NAT or CDN address read them.
+LIMITED_PREFIXES = ("/lookup", "/events")
 
 
-def _is_public(request: Request[Any, Any, Any]) -> bool:
-    path = request.url.path
-    return path == "/" or path.startswith(PUBLIC_PREFIXES)
+def _is_limited(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.startswith(LIMITED_PREFIXES)
 
 
 def public_rate_limit(settings: Settings) -> list[Any]:
-    """Throttles the public pages, feeds and JSON per client address; the dispatch API and webhooks are not."""
+    """Throttles public searches and live connections per client address (429 with Retry-After)."""
     if settings.public_rate_limit <= 0:
         return []
     config = RateLimitConfig(
-        rate_limit=("second", settings.public_rate_limit), check_throttle_handler=_is_public
+        rate_limit=("second", settings.public_rate_limit), check_throttle_handler=_is_limited
     )
     return [config.middleware]
 

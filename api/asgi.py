@@ -4,12 +4,12 @@ Each process reads the settings from the environment and makes its own Redis cli
 connects on first use (a process's event loop does not exist before uvicorn starts it).
 """
 
-from arq.connections import ArqRedis
 from litestar import Litestar
 
 from api.app import create_app
 from api.logs import configure_logging
 from schemas.settings import settings_from_env
+from store.connection import connect
 
 
 def app() -> Litestar:
@@ -17,4 +17,4 @@ def app() -> Litestar:
     settings = settings_from_env()
     if settings.redis_url is None:
         raise RuntimeError("several API processes need REDIS_URL (serve sets it for its embedded Redis)")
-    return create_app(settings, ArqRedis.from_url(settings.redis_url))
+    return create_app(settings, connect(settings.redis_url, settings.redis_timeout))

@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import uvicorn
-from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.connections import ArqRedis
 
 from api.app import create_app
 from api.customers import import_customers
@@ -26,6 +27,7 @@ from schemas.customers import FileProblem
 from schemas.kinds import Role
 from schemas.settings import Settings, SettingsError, settings_from_env
 from store.api_keys import ApiKeyStore
+from store.connection import connect
 from store.customers import CustomerStore
 from store.embedded import EmbeddedRedis, die_with_parent, running_url
 
@@ -42,7 +44,7 @@ async def _connected(settings: Settings) -> AsyncIterator[ArqRedis]:
     if url is None:
         embedded = EmbeddedRedis(_redis_dir(settings), appendfsync=settings.redis_appendfsync)
         url = embedded.start()
-    redis = await create_pool(RedisSettings.from_dsn(url))
+    redis = connect(url, settings.redis_timeout)
     try:
         yield redis
     finally:
@@ -53,7 +55,7 @@ async def _connected(settings: Settings) -> AsyncIterator[ArqRedis]:
 
 async def _load_demo(settings: Settings) -> None:
     assert settings.redis_url is not None
-    redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    redis = connect(settings.redis_url, settings.redis_timeout)
     try:
         for line in await load_demo(OutageService(settings, redis, clock_in(settings.zone))):
             print(line, flush=True)
@@ -63,15 +65,24 @@ async def _load_demo(settings: Settings) -> None:
 
 async def _serve_api(settings: Settings) -> None:
     assert settings.redis_url is not None
-    redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    redis = connect(settings.redis_url, settings.redis_timeout)
     try:
         config = uvicorn.Config(
             create_app(settings, redis),
             host=settings.host, port=settings.port, log_level="info", access_log=False, log_config=None,
+            **proxy_trust(settings),
         )  # fmt: skip
         await uvicorn.Server(config).serve()
     finally:
         await redis.aclose()
+
+
+def proxy_trust(settings: Settings) -> dict[str, Any]:
+    """X-Forwarded-For is believed from TRUSTED_PROXIES only (uvicorn's default believes any local
+    peer, so anyone on the machine could be anyone): otherwise the client is the TCP peer."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies)}
 
 
 def run_api(settings: Settings, demo: bool) -> None:
@@ -93,7 +104,7 @@ def run_api(settings: Settings, demo: bool) -> None:
     os.environ["DEV_PAGES"] = "1" if settings.dev_pages else "0"
     uvicorn.run(
         "api.asgi:app", factory=True, workers=settings.api_processes, host=settings.host, port=settings.port,
-        log_level="info", access_log=False, log_config=None,
+        log_level="info", access_log=False, log_config=None, **proxy_trust(settings),
     )  # fmt: skip
 
 

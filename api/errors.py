@@ -72,9 +72,12 @@ def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Res
 
 def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     extra = exc.extra if isinstance(exc.extra, dict) else {}
-    return Response(
-        _body(exc.status_code, exc.detail, extra), status_code=exc.status_code, headers=exc.headers
-    )
+    headers = dict(exc.headers or {})
+    if exc.status_code == 429:
+        # The public limit counts per second: a client may try again in one.
+        headers.setdefault("Retry-After", "1")
+        extra = {"rule": "rate_limit", **extra}
+    return Response(_body(exc.status_code, exc.detail, extra), status_code=exc.status_code, headers=headers)
 
 
 def store_unavailable(

@@ -1,15 +1,28 @@
-"""Live updates: one Redis subscription per process, fanned out to every open page."""
+"""Live updates: one Redis subscription per process, fanned out to every open page.
+
+The subscription outlives Redis restarts: when it is lost it is made again (backing off), and
+every open page is told to refresh once it is back, since events may have been missed meanwhile.
+"""
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
 import msgspec
+import structlog
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from store.web import WebEvent, WebStore
 
 _decoder = msgspec.json.Decoder(WebEvent)
+log = structlog.get_logger("api.live")
+
+# Sent to every page after the subscription was re-made: "something may have changed".
+RESYNC = WebEvent(region="", outage_id="*", notice="", version=0)
+# How long a new page waits for the subscription before it is told the store is unavailable.
+START_TIMEOUT = 1.5
 
 
 class Broadcaster:
@@ -20,32 +33,54 @@ class Broadcaster:
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
-    async def _listen(self) -> None:
-        pubsub = self.redis.pubsub()
-        try:
-            await pubsub.subscribe(self.channel)
-            self._ready.set()
-            async for message in pubsub.listen():
-                if message.get("type") != "message":
-                    continue
-                event = _decoder.decode(message["data"])
-                for queue in list(self._queues):
-                    # A page that stopped reading misses events, never blocks the others.
-                    with contextlib.suppress(asyncio.QueueFull):
-                        queue.put_nowait(event)
-        finally:
-            await pubsub.aclose()
+    def _fan_out(self, event: WebEvent) -> None:
+        for queue in list(self._queues):
+            # A page that stopped reading misses events, never blocks the others.
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(event)
 
-    async def _start(self) -> None:
+    async def _listen(self) -> None:
+        wait = 0.2
+        lost = False
+        while True:
+            pubsub = self.redis.pubsub()
+            try:
+                await pubsub.subscribe(self.channel)
+                self._ready.set()
+                if lost:
+                    log.info("live subscription restored")
+                    self._fan_out(RESYNC)
+                    lost, wait = False, 0.2
+                while True:
+                    # A bounded wait, not listen(): the client's socket timeout would end an idle
+                    # subscription; this returns None instead.
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if message is not None and message.get("type") == "message":
+                        self._fan_out(_decoder.decode(message["data"]))
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                self._ready.clear()
+                if not lost:
+                    log.warning("live subscription lost, reconnecting", error=str(exc))
+                lost = True
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, 5.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+    async def start(self) -> None:
         # Started by the first subscriber, so an app that nobody watches holds no connection.
         if self._task is None or self._task.done():
             self._ready = asyncio.Event()
             self._task = asyncio.create_task(self._listen())
-        await self._ready.wait()
+        try:
+            await asyncio.wait_for(self._ready.wait(), START_TIMEOUT)
+        except TimeoutError:
+            raise RedisTimeoutError("the live subscription is not available") from None
 
     @contextlib.asynccontextmanager
     async def subscription(self) -> AsyncIterator["asyncio.Queue[WebEvent]"]:
-        await self._start()
+        await self.start()
         queue: asyncio.Queue[WebEvent] = asyncio.Queue(maxsize=100)
         self._queues.add(queue)
         try:

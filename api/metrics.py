@@ -104,8 +104,9 @@ async def ready(
                 checks["worker"] = "no heartbeat"
     except (RedisError, TimeoutError, OSError):
         checks = {"redis": "unreachable", "worker": "unknown"}
-    ok = all(v == "ok" for v in checks.values())
-    return Response(checks, status_code=200 if ok else 503)
+    if all(v == "ok" for v in checks.values()):
+        return Response(checks)
+    return Response(checks, status_code=503, headers={"Retry-After": "5"})
 
 
 @get("/metrics", tags=["operations"], summary="Prometheus metrics", media_type="text/plain; version=0.0.4")

@@ -138,6 +138,9 @@ async def lookup_page(
 
 @get("/events", include_in_schema=False)
 async def live_events(broadcaster: NamedDependency[Broadcaster], region: Query = None) -> ServerSentEvent:
+    # Before the 200 goes out: a page whose subscription cannot be made gets a 503 and retries.
+    await broadcaster.start()
+
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
         async with broadcaster.subscription() as queue:
             yield ServerSentEventMessage(comment="connected", retry=3000)
@@ -147,7 +150,8 @@ async def live_events(broadcaster: NamedDependency[Broadcaster], region: Query =
                 except TimeoutError:
                     yield ServerSentEventMessage(comment="keep-alive")
                     continue
-                if region and event.region != region:
+                # RESYNC (no region) goes to everyone: events may have been missed.
+                if region and event.region and event.region != region:
                     continue
                 yield ServerSentEventMessage(data=event.outage_id, event="outage", id=str(event.version))
 

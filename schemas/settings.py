@@ -1,5 +1,6 @@
 """Settings, read once from the environment into a frozen Struct and passed in."""
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -28,6 +29,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # postpones AOF writes while an fsync is in progress), so a killed Redis can lose acknowledged
     # records; choose it only where throughput matters more than that.
     redis_appendfsync: str = "always"
+    # Seconds any one Redis call may take before it fails (the API then answers 503 in time).
+    redis_timeout: float = 1.5
     host: str = "127.0.0.1"
     port: int = 8000
     timezone: str = "Asia/Shanghai"
@@ -56,6 +59,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Public pages, feeds and JSON: requests per second per client address; 0 turns it off.
     # Generous, because mobile carriers put many customers behind one address.
     public_rate_limit: int = 50
+    # Addresses (or networks) of the reverse proxies / CDN whose X-Forwarded-For is believed; empty:
+    # nobody's, the client is the connection's peer.
+    trusted_proxies: tuple[str, ...] = ()
     # A notice that reached fewer than this share of its reachable recipients is flagged for follow-up.
     delivery_threshold: float = 0.95
     # CAP <sender>: who issues the alerts (no spaces or commas).
@@ -131,6 +137,19 @@ def _number(env: Mapping[str, str], name: str, default: str, kind: type[int] | t
     return value
 
 
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    found = []
+    for item in env.get(name, "").split(","):
+        if not item.strip():
+            continue
+        try:
+            ipaddress.ip_network(item.strip())
+        except ValueError:
+            raise SettingsError(f"{name}: {item.strip()!r} is not an IP address or network") from None
+        found.append(item.strip())
+    return tuple(found)
+
+
 def _flag(env: Mapping[str, str], name: str) -> bool:
     text = env.get(name, "").strip().lower()
     if text in ("1", "true", "yes", "on"):
@@ -167,6 +186,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         redis_url=env.get("REDIS_URL") or None,
         data_dir=Path(env.get("DATA_DIR", "data")),
         redis_appendfsync=appendfsync,
+        redis_timeout=_number(env, "REDIS_TIMEOUT", "1.5", float) or 1.5,
         host=env.get("HOST", "127.0.0.1"),
         port=port,
         timezone=timezone,
@@ -179,6 +199,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         cap_sender=env.get("CAP_SENDER", "95598@sgcc.com.cn"),
         delivery_threshold=_number(env, "DELIVERY_THRESHOLD", "0.95", float),
         public_rate_limit=_number(env, "PUBLIC_RATE_LIMIT", "50"),
+        trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
         api_processes=max(1, _number(env, "API_PROCESSES", "1")),
         ivr_greeting_prefix=env.get("IVR_GREETING_PREFIX", "您好"),
         ivr_voice_zh=env.get("IVR_VOICE_ZH", "Polly.Zhiyu"),

@@ -92,3 +92,29 @@ async def test_outage_appears_live_then_lookup_and_language(
     # Readable on a phone: nothing wider than the screen.
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
+
+
+async def test_a_refused_live_refresh_is_retried_until_the_list_is_current(
+    server: str, browser: Browser, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    page = await browser.new_page()
+    refused: list[str] = []
+
+    async def busy_twice(route: Any) -> None:
+        if len(refused) < 2:
+            refused.append(route.request.url)
+            await route.fulfill(status=429, headers={"Retry-After": "1"}, body="busy")
+        else:
+            await route.continue_()
+
+    await page.route("**/*partial=1*", busy_twice)
+    await page.goto(server + "/")
+    await page.wait_for_selector("body[data-live='1']", timeout=TIMEOUT_MS)
+    async with httpx.AsyncClient(base_url=server) as api:
+        body = outage_body(clock(), title="Retried line", scope={"feeders": ["F1"]})
+        created = (await api.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))).json()
+        await approve(api, keys, created["id"], "reviewer")
+    await run_channels()
+    await page.locator(f"#outage-{created['id']}").wait_for(timeout=3 * TIMEOUT_MS)
+    assert len(refused) == 2
+    assert await page.get_attribute("body", "data-stale") is None

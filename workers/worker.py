@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from arq import cron
-from arq.connections import ArqRedis, RedisSettings
+from arq.connections import ArqRedis
 from arq.worker import Worker, func
 
 from publishers.ivr import IvrPublisher
@@ -18,6 +18,7 @@ from publishers.sms_text import SmsTexts
 from publishers.web import WebPublisher
 from schemas.clock import Clock
 from schemas.settings import Settings
+from store.connection import connect
 from store.dispatch import DispatchLedger
 from store.outages import OutageStore
 from store.sms import SmsLedger
@@ -82,8 +83,10 @@ def build_worker(
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         await ctx["sms_sender"].provider.close()
 
-    if redis is None and settings.redis_url is None:
-        raise ValueError("the worker needs REDIS_URL (or a Redis client)")
+    if redis is None:
+        if settings.redis_url is None:
+            raise ValueError("the worker needs REDIS_URL (or a Redis client)")
+        redis = connect(settings.redis_url, settings.redis_timeout)
     return Worker(
         functions=[
             func(publish_notice, name=PUBLISH_JOB, keep_result=60, max_tries=20),
@@ -113,9 +116,6 @@ def build_worker(
         # /ready looks for this key: a worker that stops writing it is not ready.
         health_check_interval=10,
         redis_pool=redis,
-        redis_settings=RedisSettings.from_dsn(settings.redis_url)
-        if redis is None and settings.redis_url
-        else None,
         ctx={"clock": clock, "queue_name": settings.queue_name, "settings": settings},
         on_startup=on_startup,
         on_shutdown=on_shutdown,

@@ -2,6 +2,7 @@
 
 import xml.etree.ElementTree as ET
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
@@ -27,7 +28,7 @@ PAGE_SIZE = 100
 async def outbox_page(
     redis: NamedDependency[Redis],
     settings: NamedDependency[Settings],
-    page: Annotated[int, QueryParameter(ge=1)] = 1,
+    page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
 ) -> Template:
     if settings.uses_twilio:
         raise NotFound("SMS go to Twilio: there is no local outbox", rule="outbox_enabled")
@@ -48,11 +49,35 @@ async def outbox_page(
 
 
 class IvrStep(msgspec.Struct, forbid_unknown_fields=True):
-    url: str
-    to: str = "+8695598"
-    from_: str = msgspec.field(name="from", default="")
-    digits: str | None = None
-    call_sid: str = "DEV"
+    url: Annotated[str, msgspec.Meta(max_length=2000)]
+    to: Annotated[str, msgspec.Meta(max_length=32)] = "+8695598"
+    from_: Annotated[str, msgspec.Meta(max_length=32)] = msgspec.field(name="from", default="")
+    # What a phone keypad can send.
+    digits: Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[0-9*#]*$")] | None = None
+    call_sid: Annotated[str, msgspec.Meta(max_length=64)] = "DEV"
+
+
+WEBHOOKS = ("/ivr/voice", "/ivr/menu")
+
+
+def _webhook_path(url: str, base: str) -> str:
+    """The path and query of one of the IVR webhooks under `base`, or 422 saying what is wrong."""
+    refusal = Unprocessable(
+        f"url: only {base}/ivr/voice or {base}/ivr/menu?... (what the menu's own answers give)",
+        field="url",
+        rule="ivr_only",
+    )
+    try:
+        parts, own = urlsplit(url), urlsplit(base)
+    except ValueError:
+        raise refusal from None
+    printable = all(" " < ch < "\x7f" for ch in url)
+    if (parts.scheme, parts.netloc) != (own.scheme, own.netloc) or parts.fragment or not printable:
+        raise refusal
+    path = parts.path.removeprefix(own.path.rstrip("/"))
+    if path not in WEBHOOKS:
+        raise refusal
+    return path + (f"?{parts.query}" if parts.query else "")
 
 
 @get("/dev/ivr", include_in_schema=False)
@@ -85,19 +110,21 @@ async def ivr_step(
     Registered only with DEV_PAGES and no real Twilio token (api.app.dev_pages): a signer next to
     a real token would let anyone call the menu as any number.
     """
-    prefix = f"{settings.public_base_url}/ivr/"
-    if not data.url.startswith(prefix):
-        raise Unprocessable(f"url: only the IVR webhooks under {prefix}", field="url", rule="ivr_only")
+    target = _webhook_path(data.url, settings.public_base_url)
     params = {"From": data.from_, "To": data.to, "CallSid": data.call_sid}
     if data.digits is not None:
         params["Digits"] = data.digits
     signature = RequestValidator(webhook_token).compute_signature(data.url, params)
     transport = httpx.ASGITransport(app=request.app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url=settings.public_base_url) as client:
-        response = await client.post(
-            data.url.removeprefix(settings.public_base_url),
-            data=params,
-            headers={"X-Twilio-Signature": signature},
+        response = await client.post(target, data=params, headers={"X-Twilio-Signature": signature})
+    if response.status_code != 200 or not response.headers.get("content-type", "").startswith(
+        ("application/xml", "text/xml")
+    ):
+        raise Unprocessable(
+            f"url: the phone menu answered {response.status_code}, not a menu step: {response.text[:200]}",
+            field="url",
+            rule="ivr_step",
         )
     return _twiml_as_json(response.text)
 

@@ -47,8 +47,10 @@ def _rule_of(message: str) -> str:
         ("rfc3339", "rfc3339"),
         ("expected `datetime`", "rfc3339"),
         ("invalid enum", "one_of"),
-        ("expected `", "type"),
         ("length", "length"),
+        (" <= ", "range"),
+        (" >= ", "range"),
+        ("expected `", "type"),
         ("pattern", "pattern"),
     ):
         if words in lowered:
@@ -90,6 +92,16 @@ def store_unavailable(
     )
 
 
+def undecodable_body(
+    _: Request[Any, Any, Any], exc: RecursionError | UnicodeDecodeError
+) -> Response[dict[str, Any]]:
+    # Raised while decoding what a client sent: JSON nested deeper than the decoder goes, bytes
+    # that are not UTF-8.
+    reason = "is not UTF-8" if isinstance(exc, UnicodeDecodeError) else "is nested too deeply"
+    detail = f"body: the request body {reason}"
+    return Response(_body(400, detail, {"field": "body", "rule": "malformed"}), status_code=400)
+
+
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     # Everything else is a bug: keep the traceback in the log, never in the response.
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -102,5 +114,7 @@ EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
     HTTPException: http_error,
     RedisConnectionError: store_unavailable,
     RedisTimeoutError: store_unavailable,
+    RecursionError: undecodable_body,
+    UnicodeDecodeError: undecodable_body,
     Exception: unexpected_error,
 }

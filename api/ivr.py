@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from api.metrics import ProcessMetrics
-from api.twilio_signature import verified_params
+from api.twilio_signature import WEBHOOK_MAX_BODY, verified_params
 from schemas.clock import Clock
 from schemas.customers import e164
 from schemas.ivr import PARENT, PROMPTS, IvrOutage, State, describe, planned_soon, relevant
@@ -235,7 +235,7 @@ async def _answer(call: Call, work: Any, timing: ProcessMetrics) -> Response[str
         timing.ivr_seconds.observe(time.perf_counter() - started)
 
 
-@post("/ivr/voice", include_in_schema=False, status_code=200)
+@post("/ivr/voice", include_in_schema=False, status_code=200, request_max_body_size=WEBHOOK_MAX_BODY)
 async def incoming_call(
     request: Request[Any, Any, Any],
     settings: NamedDependency[Settings],
@@ -258,7 +258,7 @@ async def incoming_call(
     return await _answer(call, greet(), process_metrics)
 
 
-@post("/ivr/menu", include_in_schema=False, status_code=200)
+@post("/ivr/menu", include_in_schema=False, status_code=200, request_max_body_size=WEBHOOK_MAX_BODY)
 async def menu_step(
     request: Request[Any, Any, Any],
     settings: NamedDependency[Settings],

@@ -35,6 +35,8 @@ from schemas.outage import (
 from schemas.workflow import review_version
 
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
+# Beyond any region's records, and inside what Redis takes as an index (64-bit).
+MAX_OFFSET = 1_000_000_000
 
 IfMatch = Annotated[
     str | None,
@@ -106,7 +108,7 @@ class OutageController(Controller):
         ] = None,
         region: Annotated[str | None, QueryParameter(description="defaults to the key's region")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
     ) -> OutagePage:
         if region is not None and region != caller.region:
             raise Forbidden(

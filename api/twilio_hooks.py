@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 from twilio.twiml.messaging_response import MessagingResponse
 
 from api.service import OutageService
-from api.twilio_signature import verified_params
+from api.twilio_signature import WEBHOOK_MAX_BODY, verified_params
 from schemas.customers import e164
 from schemas.errors import NotFound
 from schemas.kinds import MARKETING_KINDS, Status
@@ -38,7 +38,7 @@ async def _signed_form(request: Request[Any, Any, Any], settings: Settings) -> d
     return await verified_params(request, settings.public_base_url, settings.twilio_auth_token)
 
 
-@post("/twilio/sms/status", include_in_schema=False, status_code=204)
+@post("/twilio/sms/status", include_in_schema=False, status_code=204, request_max_body_size=WEBHOOK_MAX_BODY)
 async def sms_status(
     request: Request[Any, Any, Any], settings: NamedDependency[Settings], redis: NamedDependency[Redis]
 ) -> None:
@@ -60,7 +60,7 @@ def _reply(text: str | None) -> Response[str]:
     return Response(str(twiml), media_type="application/xml")
 
 
-@post("/twilio/sms/inbound", include_in_schema=False, status_code=200)
+@post("/twilio/sms/inbound", include_in_schema=False, status_code=200, request_max_body_size=WEBHOOK_MAX_BODY)
 async def sms_inbound(
     request: Request[Any, Any, Any],
     settings: NamedDependency[Settings],

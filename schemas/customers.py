@@ -30,6 +30,11 @@ REQUIRED_COLUMNS = (
 )
 
 
+# The key of a row the csv reader could not read; its value says why (never a column name: it
+# has a NUL character, which a CSV header cannot).
+UNREADABLE = "\x00unreadable"
+
+
 class Customer(msgspec.Struct, frozen=True, kw_only=True):
     account: str
     name: str
@@ -101,7 +106,17 @@ def customer_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
             f"the header row lacks the column(s) {', '.join(missing)}; it needs {', '.join(REQUIRED_COLUMNS)}"
         )
     reader.fieldnames = header
-    for row in reader:
+    while True:
+        line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # A field over the csv module's 128 KiB limit, a NUL byte: that row is refused, the
+            # reader goes on with the next line.
+            yield line, {UNREADABLE: str(exc)}
+            continue
         yield reader.line_num, row
 
 
@@ -109,6 +124,9 @@ def validate_rows(rows: list[tuple[int, dict[str, str]]]) -> list[tuple[int, Cus
     """(line, customer or problem), in order. Picklable, so chunks can run in other processes."""
     found: list[tuple[int, Customer | RowProblem]] = []
     for line, row in rows:
+        if UNREADABLE in row:
+            found.append((line, RowProblem(line, f"the row cannot be read: {row[UNREADABLE]}")))
+            continue
         if None in row:
             extra = row[None]  # type: ignore[index]
             problem = RowProblem(line, f"{len(row) - 1 + len(extra)} fields, the header has {len(row) - 1}")

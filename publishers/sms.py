@@ -138,7 +138,14 @@ class SmsPublisher:
         recipients = await self.resolve_audience(notice)
         await self.ledger.set_recipients(outage.id, notice.id, recipients)
         s = self.settings
-        release_at = release_time(outage.kind, notice.event, self.clock(), s.quiet_start, s.quiet_end, s.zone)
+        # The notice itself must arrive its lead time ahead; a reminder, before the start.
+        lead = s.lead_times.get(outage.kind)
+        deadline = outage.starts_at
+        if notice.event is NoticeEvent.NEW and lead is not None:
+            deadline -= lead.minimum
+        release_at = release_time(
+            outage.kind, notice.event, self.clock(), s.quiet_start, s.quiet_end, s.zone, deadline
+        )
         if notice.event is not NoticeEvent.NEW:
             behind_original = await after_held_original(self.ledger, outage.id)
             if behind_original is not None:
@@ -297,7 +304,9 @@ class SmsSender:
                 await self.ledger.advance(outage_id, notice_id, account, "unconfirmed", exc.code)
                 return None
             if found is not None:
-                await self.ledger.record_sent(outage_id, notice_id, account, found.status, found.sid)
+                await self.ledger.record_sent(
+                    outage_id, notice_id, account, found.status, found.sid, self.clock()
+                )
                 return None
             await self.ledger.release(outage_id, notice_id, account, run_id)
             return exc.retry_after or timedelta(0)
@@ -312,5 +321,5 @@ class SmsSender:
         except AmbiguousProviderError as exc:
             await self.ledger.advance(outage_id, notice_id, account, "unconfirmed", exc.code)
             return None
-        await self.ledger.record_sent(outage_id, notice_id, account, sent.status, sent.sid)
+        await self.ledger.record_sent(outage_id, notice_id, account, sent.status, sent.sid, self.clock())
         return None

@@ -20,8 +20,12 @@ class NoticeRow(msgspec.Struct, kw_only=True):
     kind: OutageKind
     title: str
     published_at: datetime
+    # When customers owed an SMS had the first one handed to the provider (the page, published at
+    # approval, when nobody was owed one); None while every SMS is still queued or held.
+    notified_at: datetime | None = None
     starts_at: datetime
-    # planned/temporary/...: hours of notice given and required; faults: minutes from location.
+    # planned/temporary/...: hours of notice given (from notified_at) and required; faults:
+    # minutes from location.
     lead_hours: float | None = None
     required_lead_hours: float | None = None
     fault_delay_minutes: float | None = None
@@ -136,6 +140,27 @@ def notice_rows(outage: Outage, lead_times: Mapping[OutageKind, LeadTime]) -> li
     return rows
 
 
+def _measured_from_notification(row: NoticeRow, reachable: int, first_handed_over: int | None) -> NoticeRow:
+    """The lead time as customers got it: from the first SMS handed over when anyone was owed one
+    (quiet hours, a slow fan-out), else from publication of the page."""
+    if row.event is not NoticeEvent.NEW or row.required_lead_hours is None:
+        return row
+    if reachable <= 0:
+        return msgspec.structs.replace(row, notified_at=row.published_at)
+    if first_handed_over is None:
+        return row
+    notified = datetime.fromtimestamp(first_handed_over, tz=row.published_at.tzinfo)
+    required = timedelta(hours=row.required_lead_hours)
+    given = row.starts_at - notified
+    return msgspec.structs.replace(
+        row,
+        notified_at=notified,
+        lead_hours=round(given / timedelta(hours=1), 2),
+        met=given >= required,
+        minutes_late=max(0.0, round((required - given) / timedelta(minutes=1), 2)),
+    )
+
+
 def with_delivery(row: NoticeRow, counts: Mapping[str, int], threshold: float) -> NoticeRow:
     recipients = counts.get("recipients", 0)
     reachable = (
@@ -147,6 +172,7 @@ def with_delivery(row: NoticeRow, counts: Mapping[str, int], threshold: float) -
     rate = None
     if reachable > 0:
         rate = round((delivered if receipts else handed) / reachable, 4)
+    row = _measured_from_notification(row, reachable, counts.get("first_handed_over"))
     return msgspec.structs.replace(
         row,
         recipients=recipients,

@@ -37,11 +37,19 @@ def sms_size(text: str) -> SmsSize:
 
 
 def release_time(
-    kind: OutageKind, event: NoticeEvent, now: datetime, quiet_start: time, quiet_end: time, zone: ZoneInfo
+    kind: OutageKind,
+    event: NoticeEvent,
+    now: datetime,
+    quiet_start: time,
+    quiet_end: time,
+    zone: ZoneInfo,
+    deadline: datetime | None = None,
 ) -> datetime | None:
     """When an SMS held for quiet hours may go; None: at once (faults and changes always go at once).
 
-    New planned and temporary notices and their reminders wait for the end of quiet hours.
+    New planned and temporary notices and their reminders wait for the end of quiet hours, unless
+    that is after `deadline` (the latest instant the rules allow customers to hear it: the start
+    less the kind's lead time): the legal notice period wins over the courtesy of quiet hours.
     """
     if event not in (NoticeEvent.NEW, NoticeEvent.REMINDER) or kind not in (
         OutageKind.PLANNED,
@@ -57,7 +65,10 @@ def release_time(
     if not quiet:
         return None
     release = local.replace(hour=quiet_end.hour, minute=quiet_end.minute, second=0, microsecond=0)
-    return release if release > local else release + timedelta(days=1)
+    release = release if release > local else release + timedelta(days=1)
+    if deadline is not None and release > deadline:
+        return None
+    return release
 
 
 class AudienceRule(msgspec.Struct, frozen=True, kw_only=True):

@@ -68,6 +68,9 @@ end
 if KEYS[3] then
   redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[6])
 end
+if ARGV[8] and ARGV[8] ~= '' then
+  redis.call('HSETNX', KEYS[2], 'first_handed_over', ARGV[8])
+end
 return 1
 """
 )
@@ -151,8 +154,11 @@ class SmsLedger:
         result = await self._claim(keys=[ledger, counts, phones], args=[account, run_id, phone])
         return result.decode() if isinstance(result, bytes) else str(result)
 
-    async def record_sent(self, outage_id: str, notice_id: str, account: str, status: str, sid: str) -> None:
-        """The provider took the message: its status, and its SID for the receipts, in one step."""
+    async def record_sent(
+        self, outage_id: str, notice_id: str, account: str, status: str, sid: str, at: datetime
+    ) -> None:
+        """The provider took the message at `at`: its status, and its SID for the receipts, in one
+        step; the notice's first hand-over time is kept (the compliance report's lead time)."""
         ledger, counts = keys.sms_ledger(outage_id, notice_id), keys.sms_counts(outage_id, notice_id)
         # Receipts come within days; two weeks covers Twilio's retries and late receipts.
         mapping = f"{outage_id}|{notice_id}|{account}"
@@ -166,6 +172,7 @@ class SmsLedger:
                 mapping,
                 int(timedelta(days=14).total_seconds()),
                 keys.stats("sms"),
+                str(int(at.timestamp())),
             ],
         )
 

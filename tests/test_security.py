@@ -53,7 +53,7 @@ async def test_status_callbacks_in_any_order_end_in_the_final_state(
     final = {"A": "delivered", "B": "undelivered", "C": "failed"}
     for account in final:
         await ledger.advance("O", "new", account, "sending", "run", first=True)
-        await ledger.record_sent("O", "new", account, "accepted", f"SM{account}")
+        await ledger.record_sent("O", "new", account, "accepted", f"SM{account}", clock())
     rng = random.Random(7)
     for _ in range(20):
         events = [(a, s) for a, end in final.items() for s in ("sent", "accepted", end)] * 3

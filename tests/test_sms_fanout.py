@@ -468,3 +468,33 @@ async def test_accounts_sharing_a_phone_get_one_sms_per_notice_but_account_notic
     await run_channels()
     arrears = [m for m in await _outbox(redis) if m.outage_id != outage["id"]]
     assert sorted(m.account for m in arrears) == ["L1", "L2"]
+
+
+async def test_quiet_hours_never_break_a_lead_time_and_the_report_measures_from_the_sms(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    await load(redis, row("I1", phone(1), important=True), row("I2", phone(2), important=True, feeder="F2"))
+    clock.now = clock.now.replace(hour=21, minute=1)
+    # Held to 08:00 this would reach customers 13 h before the start: the 24 h rule wins, it goes now.
+    tight = outage_body(clock(), kind="temporary", external_id="T1", days=(24 * 60 + 30) / (24 * 60),
+                        scope={"feeders": ["F1"]})  # fmt: skip
+    tight_outage = await submit_and_approve(client, keys, tight)
+    # With room to spare it waits for the morning, and still meets the rule then.
+    roomy = outage_body(clock(), kind="temporary", external_id="T2", days=3, scope={"feeders": ["F2"]})
+    roomy_outage = await submit_and_approve(client, keys, roomy)
+    await run_channels()
+    assert [m.account for m in await _outbox(redis)] == ["I1"]
+    clock.now = clock.now.replace(hour=8, minute=0) + timedelta(days=1)
+    await run_channels()
+    # (I1 also gets its 24-hour reminder now, held from 21:31 last night.)
+    assert sorted(m.account for m in await _outbox(redis) if m.notice_id == "new") == ["I1", "I2"]
+    report = (await client.get("/api/v1/compliance", headers=keys.headers("reviewer"))).json()
+    rows = {r["outage_id"]: r for r in report["notices"]}
+    tight_row, roomy_row = rows[tight_outage["id"]], rows[roomy_outage["id"]]
+    assert tight_row["met"] and tight_row["notified_at"] == tight_outage["published_at"]
+    # Measured from the SMS at 08:00, not from the approval at 21:01.
+    assert roomy_row["notified_at"].startswith(clock().date().isoformat() + "T08:00")
+    assert roomy_row["lead_hours"] == round(
+        (clock().replace(hour=21, minute=1) + timedelta(days=2) - clock()).total_seconds() / 3600, 2
+    )
+    assert roomy_row["met"]

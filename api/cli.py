@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
@@ -115,11 +117,7 @@ def serve(settings: Settings, demo: bool) -> None:
         settings = msgspec.structs.replace(settings, redis_url=embedded.start())
         print(f"embedded Redis at {settings.redis_url}, AOF in {_redis_dir(settings)}", flush=True)
     assert settings.redis_url is not None
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "workers"],
-        env={**os.environ, "REDIS_URL": settings.redis_url},
-        preexec_fn=die_with_parent,
-    )
+    worker = KeptWorker({**os.environ, "REDIS_URL": settings.redis_url})
     # uvicorn re-raises the signal it stopped on once it has shut down; as KeyboardInterrupt it
     # reaches the cleanup below instead of killing the process with the children still running.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -128,13 +126,54 @@ def serve(settings: Settings, demo: bool) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        worker.stop()
         if embedded is not None:
             embedded.stop()
+
+
+class KeptWorker:
+    """The worker process of `serve`, started again whenever it dies (a crash, the OOM killer):
+    its running jobs are taken up again after JOB_LEASE by the new one."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.stopping = threading.Event()
+        self.process = self._start()
+        self.restarts = 0
+        self._watcher = threading.Thread(target=self._watch, name="worker-keeper", daemon=True)
+        self._watcher.start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "workers"], env=self.env, preexec_fn=die_with_parent)
+
+    def _watch(self) -> None:
+        wait, started = 0.5, time.monotonic()
+        while not self.stopping.wait(0.2):
+            code = self.process.poll()
+            if code is None:
+                continue
+            if time.monotonic() - started > 60:
+                wait = 0.5
+            print(
+                f"worker exited with code {code}; starting it again in {wait:g} s",
+                file=sys.stderr,
+                flush=True,
+            )
+            if self.stopping.wait(wait):
+                return
+            self.process, started = self._start(), time.monotonic()
+            self.restarts += 1
+            # A worker that keeps dying at once is restarted less and less often (at most every 30 s).
+            wait = min(wait * 2, 30.0)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self._watcher.join(5)
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
 
 async def create_key(settings: Settings, args: argparse.Namespace) -> None:

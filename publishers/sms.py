@@ -1,16 +1,18 @@
 """The SMS channel: resolve who is owed a notice, fan out in batches, send each at most once.
 
 In flight: a send claimed by a worker that dies before recording the provider's answer may have
-reached the provider. The batch is run again (arq retries it after the job timeout), and such a
-claim becomes `unconfirmed` and is not sent again: at most once, and the count is visible in
-/deliveries. At most `sms_concurrency` sends per batch job are in flight at any moment.
+reached the provider. The batch runs again once the dead worker's lease on it lapses (JOB_LEASE),
+and each such claim is reconciled with the provider: recorded if the provider has the message,
+sent if it does not, `unconfirmed` (never sent again) only if the provider cannot say. At most
+`sms_concurrency` sends per batch job are in flight at any moment.
 """
 
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+import structlog
 from arq.connections import ArqRedis
 
 from publishers.sms_providers.base import (
@@ -35,6 +37,7 @@ from store.rate import RateLimiter
 from store.sms import FanoutWatch, HeldBatch, SmsLedger
 
 SEND_BATCH_JOB = "send_sms_batch"
+log = structlog.get_logger("publishers.sms")
 
 
 class RetryBatch(Exception):
@@ -233,7 +236,11 @@ class SmsSender:
                 # is what it had in flight, at most sms_concurrency per batch job.
                 # The same text to the same phone once: notices naming an account are per account.
                 phone = "" if outage.kind in ACCOUNT_KINDS else customer.phone
-                claim = await self.ledger.claim_one(outage_id, notice_id, customer.account, run_id, phone)
+                claim = await self.ledger.claim_one(
+                    outage_id, notice_id, customer.account, run_id, self.clock(), phone
+                )
+                if claim.startswith("stale|"):
+                    claim = await self._reconcile(notice, customer, run_id, claim.removeprefix("stale|"))
                 if claim != "claimed":
                     return
                 retry = await self._send(notice, customer, run_id)
@@ -248,6 +255,27 @@ class SmsSender:
             raise BatchUnfinished(untried + waiting, waiting=True)
         if untried:
             raise BatchUnfinished(untried)
+
+    async def _reconcile(self, notice: Notice, customer: Customer, run_id: str, stale: str) -> str:
+        """A dead run's claim: ask the provider whether that send reached it. Recorded if it did,
+        'claimed' for this run to send if it did not, 'unconfirmed' (never sent again: at most once)
+        if the provider cannot say."""
+        outage_id, notice_id, account = notice.outage.id, notice.id, customer.account
+        _, _, claimed_at = stale.rpartition("@")
+        since = datetime.fromtimestamp(int(claimed_at or 0), tz=UTC) - timedelta(minutes=5)
+        try:
+            found = await self.provider.find(customer.phone, self._text(notice, customer), since)
+        except Exception as exc:
+            log.warning("sms reconcile failed", outage_id=outage_id, notice_id=notice_id, error=str(exc))
+            await self.ledger.advance(outage_id, notice_id, account, "unconfirmed", "lookup_failed")
+            return "unconfirmed"
+        if found is not None:
+            await self.ledger.record_sent(
+                outage_id, notice_id, account, found.status, found.sid, self.clock()
+            )
+            return "recorded"
+        taken = await self.ledger.take_over(outage_id, notice_id, account, stale, run_id, self.clock())
+        return "claimed" if taken else "settled"
 
     async def _after_original(
         self, outage_id: str, customers: list[Customer]

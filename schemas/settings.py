@@ -79,6 +79,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sms_concurrency: int = 20
     # Longest a job may run. A killed worker's job is run again this long plus 10 s later (arq).
     job_timeout: timedelta = timedelta(seconds=120)
+    # A running publish or SMS job renews its lease this often over; a killed worker's jobs are
+    # taken up by another worker (or the restarted one) at most this long after the kill.
+    job_lease: timedelta = timedelta(seconds=10)
     # A throttled batch waits base * 2^(try-1) seconds, at most a minute, before it runs again.
     sms_retry_base: float = 2.0
     sms_signature: str = "【国家电网】"
@@ -215,6 +218,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         sms_batch_size=max(1, _number(env, "SMS_BATCH_SIZE", "500")),
         sms_concurrency=max(1, _number(env, "SMS_CONCURRENCY", "20")),
         job_timeout=parse_duration(env.get("JOB_TIMEOUT", "120s"), "JOB_TIMEOUT"),
+        job_lease=parse_duration(env.get("JOB_LEASE", "10s"), "JOB_LEASE") or timedelta(seconds=10),
         sms_retry_base=_number(env, "SMS_RETRY_BASE", "2", float),
         sms_signature=env.get("SMS_SIGNATURE", "【国家电网】"),
         quiet_start=_clock_time(env, "QUIET_START", "21:00"),

@@ -119,6 +119,16 @@ def sms_outbox() -> str:
     return f"{PREFIX}:sms:outbox"
 
 
+def sms_outbox_sent(to: str, body_digest: str) -> str:
+    """The outbox message id with this text to this number (what Twilio's Messages list tells)."""
+    return f"{PREFIX}:sms:outbox-sent:{to}:{body_digest}"
+
+
+def job_in_progress(job_id: str) -> str:
+    """arq's lease on a running job: while it exists no other worker starts the job."""
+    return f"arq:in-progress:{job_id}"
+
+
 def account_outages(account: str) -> str:
     """Sorted set of outage ids that concern an account, by expected restoration."""
     return f"{PREFIX}:acct:{account}:outages"

@@ -1,5 +1,6 @@
 """The SMS ledger: per (notice, account) at most one send, status counts, held batches, outbox."""
 
+import hashlib
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -14,9 +15,10 @@ from store.customers import CustomerStore
 
 _RANKS = "{" + ", ".join(f"{k}={v}" for k, v in STATUS_RANK.items()) + "}"
 
-# Claim an account for sending in run ARGV[2]. A claim left by another run is a send that was in
-# flight when its worker died: it may have reached the provider, so it becomes 'unconfirmed' and
-# is never sent again (at most once).
+# Claim an account for sending in run ARGV[2] at ARGV[4] (epoch seconds): 'sending|run@time'. A
+# claim left by another run is a send that was in flight when its worker died: it may or may not
+# have reached the provider, so it is returned as 'stale|run@time' for the caller to reconcile
+# with the provider (look it up; send only if it is not there) before anything else happens.
 #
 # ARGV[3], when not empty, is the account's phone: the first account of a notice to claim a phone
 # sends to it; the others sharing it are settled as 'same_phone' (one identical SMS, not several).
@@ -32,18 +34,23 @@ if not cur and ARGV[3] ~= '' then
   redis.call('HSET', KEYS[3], ARGV[3], ARGV[1])
 end
 if not cur then
-  redis.call('HSET', KEYS[1], ARGV[1], 'sending|' .. ARGV[2])
+  redis.call('HSET', KEYS[1], ARGV[1], 'sending|' .. ARGV[2] .. '@' .. ARGV[4])
   redis.call('HINCRBY', KEYS[2], 'sending', 1)
   return 'claimed'
 end
 local status, detail = string.match(cur, '^([^|]*)|?(.*)$')
-if status == 'sending' and detail ~= ARGV[2] then
-  redis.call('HSET', KEYS[1], ARGV[1], 'unconfirmed|' .. detail)
-  redis.call('HINCRBY', KEYS[2], 'sending', -1)
-  redis.call('HINCRBY', KEYS[2], 'unconfirmed', 1)
-  return 'unconfirmed'
+local run = string.match(detail, '^([^@]*)')
+if status == 'sending' and run ~= ARGV[2] then
+  return 'stale|' .. detail
 end
 return status
+"""
+
+# Take over a dead run's claim ARGV[2] ('run@time') for run ARGV[3] at ARGV[4]: 1 if it was still that.
+_TAKE_OVER = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= 'sending|' .. ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], 'sending|' .. ARGV[3] .. '@' .. ARGV[4])
+return 1
 """
 
 # Move an account to ARGV[2] (detail ARGV[3]) if that is forward; ARGV[4] = '1' allows a first entry.
@@ -75,16 +82,19 @@ return 1
 """
 )
 
+# The outbox keeps the message, and (for two weeks) that this text went to this number, so a run
+# that takes over a dead run's claim can ask the outbox as it would ask Twilio.
 _OUTBOX_ADD = """
 redis.call('LPUSH', KEYS[1], ARGV[1])
 redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
 return 1
 """
 
 # Give back a claim of run ARGV[2] (the send failed in a way worth retrying).
 _RELEASE = """
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur == 'sending|' .. ARGV[2] then
+if cur and string.match(cur, '^sending|([^@]*)') == ARGV[2] then
   redis.call('HDEL', KEYS[1], ARGV[1])
   redis.call('HINCRBY', KEYS[2], 'sending', -1)
   redis.call('HINCRBY', KEYS[2], 'retries', 1)
@@ -92,6 +102,10 @@ if cur == 'sending|' .. ARGV[2] then
 end
 return 0
 """
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 class OutboxMessage(msgspec.Struct, kw_only=True):
@@ -123,6 +137,7 @@ class SmsLedger:
         self._claim = redis.register_script(_CLAIM)
         self._advance = redis.register_script(_ADVANCE)
         self._release = redis.register_script(_RELEASE)
+        self._take_over = redis.register_script(_TAKE_OVER)
         self._outbox_add = redis.register_script(_OUTBOX_ADD)
 
     async def audience_size(self, outage_id: str) -> int:
@@ -145,14 +160,26 @@ class SmsLedger:
         await self.redis.hset(keys.sms_counts(outage_id, notice_id), "recipients", str(count))
 
     async def claim_one(
-        self, outage_id: str, notice_id: str, account: str, run_id: str, phone: str = ""
+        self, outage_id: str, notice_id: str, account: str, run_id: str, at: datetime, phone: str = ""
     ) -> str:
-        """'claimed' (send it), 'unconfirmed' (a dead run's send), 'same_phone' (another account
-        has the message to `phone`), or the account's settled status. No `phone`: one per account."""
+        """'claimed' (send it), 'stale|<claim>' (a dead run's send: reconcile it), 'same_phone'
+        (another account has the message to `phone`), or the account's settled status. No `phone`:
+        one message per account."""
         ledger, counts = keys.sms_ledger(outage_id, notice_id), keys.sms_counts(outage_id, notice_id)
         phones = keys.sms_phones(outage_id, notice_id)
-        result = await self._claim(keys=[ledger, counts, phones], args=[account, run_id, phone])
+        result = await self._claim(
+            keys=[ledger, counts, phones], args=[account, run_id, phone, int(at.timestamp())]
+        )
         return result.decode() if isinstance(result, bytes) else str(result)
+
+    async def take_over(
+        self, outage_id: str, notice_id: str, account: str, stale: str, run_id: str, at: datetime
+    ) -> bool:
+        """Make the dead run's claim `stale` this run's; False if something else settled it meanwhile."""
+        taken = await self._take_over(
+            keys=[keys.sms_ledger(outage_id, notice_id)], args=[account, stale, run_id, int(at.timestamp())]
+        )
+        return bool(taken)
 
     async def record_sent(
         self, outage_id: str, notice_id: str, account: str, status: str, sid: str, at: datetime
@@ -281,7 +308,16 @@ class SmsLedger:
         return [i.decode() for i in ids]
 
     async def add_to_outbox(self, message: OutboxMessage, keep: int) -> None:
-        await self._outbox_add(keys=[keys.sms_outbox()], args=[msgspec.json.encode(message), keep])
+        sent = keys.sms_outbox_sent(message.to, _digest(message.body))
+        await self._outbox_add(
+            keys=[keys.sms_outbox(), sent],
+            args=[msgspec.json.encode(message), keep, message.sid, int(timedelta(days=14).total_seconds())],
+        )
+
+    async def outbox_sid(self, to: str, body: str) -> str | None:
+        """The outbox message with this text to this number, if one was kept."""
+        sid = await self.redis.get(keys.sms_outbox_sent(to, _digest(body)))
+        return None if sid is None else sid.decode()
 
     async def outbox(self, offset: int, limit: int) -> tuple[int, list[OutboxMessage]]:
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -113,6 +113,51 @@ def test_new_user_walkthrough(service: tuple[str, dict[str, str]]) -> None:
     docs = httpx.get(f"{base}/schema/openapi.json").json()
     assert "/api/v1/outages" in docs["paths"]
 
+    # The worker dies (OOM killer, a crash): serve starts it again and the service is ready again.
+    worker = _worker_pid(service_pid(base))
+    assert worker is not None
+    os.kill(worker, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        replaced = _worker_pid(service_pid(base), missing_ok=True)
+        if replaced not in (None, worker):
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("serve did not start a new worker")
+    assert httpx.get(f"{base}/ready").status_code in (200, 503)
+
+
+def service_pid(base: str) -> int:
+    """The `serve` process listening on `base`'s port."""
+    port = base.rsplit(":", 1)[1]
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+                environ = (proc / "environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"serve" in cmdline and f"PORT={port}".encode() in environ:
+                return int(proc.name)
+    raise AssertionError("no serve process")
+
+
+def _worker_pid(parent: int, missing_ok: bool = False) -> int | None:
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(stat[1]) == parent and b"workers" in cmdline:
+            return int(proc.name)
+    if missing_ok:
+        return None
+    raise AssertionError("serve has no worker")
+
 
 def test_keys_cli_without_a_running_service_uses_the_data_folder(tmp_path: Path) -> None:
     env = {**os.environ, "DATA_DIR": str(tmp_path)}

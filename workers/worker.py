@@ -1,11 +1,13 @@
 """Builds the arq Worker with its dependencies in ctx."""
 
+import functools
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 from arq import cron
 from arq.connections import ArqRedis
+from arq.typing import WorkerCoroutine
 from arq.worker import Worker, func
 
 from publishers.ivr import IvrPublisher
@@ -20,6 +22,7 @@ from schemas.clock import Clock
 from schemas.settings import Settings
 from store.connection import connect
 from store.dispatch import DispatchLedger
+from store.jobs import job_lease
 from store.outages import OutageStore
 from store.sms import SmsLedger
 from workers.publish import PUBLISH_JOB, publish_notice, redispatch_lost
@@ -53,6 +56,19 @@ def channel_publishers(settings: Settings, clock: Clock) -> RegistryFactory:
         )
 
     return build
+
+
+def leased(job: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
+    """`job` holding a short, renewed lease while it runs (store.jobs): if its worker dies it is
+    run again after JOB_LEASE, not after JOB_TIMEOUT + 10 s."""
+
+    @functools.wraps(job)
+    async def run(ctx: dict[str, Any], *args: Any) -> Any:
+        seconds = ctx["settings"].job_lease.total_seconds()
+        async with job_lease(ctx["redis"], ctx["job_id"], seconds):
+            return await job(ctx, *args)
+
+    return cast(WorkerCoroutine, run)
 
 
 def build_worker(
@@ -89,11 +105,11 @@ def build_worker(
         redis = connect(settings.redis_url, settings.redis_timeout)
     return Worker(
         functions=[
-            func(publish_notice, name=PUBLISH_JOB, keep_result=60, max_tries=20),
+            func(leased(publish_notice), name=PUBLISH_JOB, keep_result=60, max_tries=20),
             # One per call and menu: a repeated key press does not send twice.
-            func(send_ivr_sms, name="send_ivr_sms", keep_result=3600, max_tries=5),
+            func(leased(send_ivr_sms), name="send_ivr_sms", keep_result=3600, max_tries=5),
             func(
-                send_sms_batch,
+                leased(send_sms_batch),
                 name=SEND_BATCH_JOB,
                 keep_result=3600,
                 max_tries=12,

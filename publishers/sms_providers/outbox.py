@@ -38,8 +38,8 @@ class OutboxProvider:
         return SentMessage(sid=sid)
 
     async def find(self, to: str, body: str, since: datetime) -> SentMessage | None:
-        # The outbox never fails after accepting: there is nothing to look for.
-        return None
+        sid = await self.ledger.outbox_sid(to, body)
+        return None if sid is None else SentMessage(sid=sid)
 
     async def close(self) -> None:
         return None

@@ -18,7 +18,7 @@ from store.embedded import free_port
 from tests.bodies import outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
-from tests.flows import approve
+from tests.flows import submit_and_approve
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # As the probe runs it: headless, and nothing that phones home on a closed network.
@@ -70,8 +70,7 @@ async def test_outage_appears_live_then_lookup_and_language(
 
     async with httpx.AsyncClient(base_url=server) as api:
         body = outage_body(clock(), title="Keyuan line maintenance", scope={"feeders": ["F1"]})
-        created = (await api.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))).json()
-        await approve(api, keys, created["id"], "reviewer")
+        created = await submit_and_approve(api, keys, body)
     await run_channels()
     card = page.locator(f"#outage-{created['id']}")
     await card.wait_for(timeout=TIMEOUT_MS)
@@ -111,9 +110,9 @@ async def test_a_refused_live_refresh_is_retried_until_the_list_is_current(
     await page.goto(server + "/")
     await page.wait_for_selector("body[data-live='1']", timeout=TIMEOUT_MS)
     async with httpx.AsyncClient(base_url=server) as api:
-        body = outage_body(clock(), title="Retried line", scope={"feeders": ["F1"]})
-        created = (await api.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))).json()
-        await approve(api, keys, created["id"], "reviewer")
+        created = await submit_and_approve(
+            api, keys, outage_body(clock(), title="Retried", scope={"feeders": ["F1"]})
+        )
     await run_channels()
     await page.locator(f"#outage-{created['id']}").wait_for(timeout=3 * TIMEOUT_MS)
     assert len(refused) == 2

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from store.embedded import EmbeddedRedis, free_port
+from tests.processes import healthy
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -37,15 +38,8 @@ def service(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         [sys.executable, "-m", "api.cli", "serve", "--demo"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
-    # A ceiling, not a measure: loading the demo data takes seconds here, longer on a slow disk.
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"{base}/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
+    # Loading the demo data takes seconds here, longer on a slow disk.
+    if not healthy(process, base, 120):
         process.kill()
         process.wait()
         log.close()

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from api.customers import import_customers
-from api.demo_customers import synthetic_customers
+from api.demo_customers import demo_account, synthetic_customers
 from api.demo_history import load_history
 from api.service import OutageService
 from schemas.keys import ApiKey
@@ -57,7 +57,7 @@ async def load_demo(service: OutageService) -> list[str]:
     report = await import_customers(service.redis, synthetic_customers(DEMO_CUSTOMERS))
     # A few customers have replied STOP: they are counted, never texted.
     for n in range(0, DEMO_CUSTOMERS, 53):
-        customer = await CustomerStore(service.redis).get(f"D{n:09d}")
+        customer = await CustomerStore(service.redis).get(demo_account(DEMO_REGION, n))
         if customer is not None:
             await CustomerStore(service.redis).set_opted_out(customer.phone, True)
     day = now.astimezone(service.settings.zone).replace(hour=8, minute=0, second=0, microsecond=0)

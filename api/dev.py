@@ -13,6 +13,7 @@ from litestar.response import Template
 from redis.asyncio import Redis
 from twilio.request_validator import RequestValidator
 
+from api.demo_customers import demo_account
 from api.ivr import WebhookToken
 from schemas.clock import Clock
 from schemas.errors import NotFound, Unprocessable
@@ -88,7 +89,7 @@ async def ivr_page(
     # Offer the number of a demo customer who has an outage to hear, if there is one.
     customers = CustomerStore(redis)
     for n in range(2, 400, 9):
-        customer = await customers.get(f"D{n:09d}")
+        customer = await customers.get(demo_account("310115", n))
         if customer is not None and await IvrIndex(redis).for_customer(customer, clock(), private=True):
             caller = customer.phone
             break

@@ -122,7 +122,7 @@ async def lookup_page(
         if customer is not None:
             feeders, areas = [customer.feeder], [customer.transformer_area]
         else:
-            unknown_account = query.isdigit() or query.upper().startswith("D")
+            unknown_account = query.isdigit()
             feeders, areas = [query], [query]
         now = clock()
         found = [

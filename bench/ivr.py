@@ -86,7 +86,7 @@ def run() -> None:
                 break
             time.sleep(0.5)
         caller = httpx.get(
-            f"{base}/api/v1/customers/D000000000", headers={"Authorization": f"Bearer {sub}"}
+            f"{base}/api/v1/customers/3101150000000", headers={"Authorization": f"Bearer {sub}"}
         ).json()["phone"]
         url = f"{base}/ivr/menu?{urlencode({'state': 'main', 'step': 'choose', 'lang': 'zh-CN'})}"
         params = {"From": caller, "To": "+8695598", "CallSid": "CAbench", "Digits": "1"}

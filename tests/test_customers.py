@@ -146,3 +146,16 @@ async def test_concurrent_imports_of_one_account_leave_the_indexes_consistent(re
             if await redis.sismember(store_keys.customers_on_feeder("310115", f), account)
         }
         assert on == {stored.feeder}, (attempt, on)
+
+
+def test_generated_files_for_two_regions_share_no_account_or_phone_and_accounts_are_keyable() -> None:
+    from api.demo_customers import synthetic_customers
+
+    def parsed(region: str) -> list[list[str]]:
+        return [line.split(",") for line in list(synthetic_customers(2000, region=region))[1:]]
+
+    demo, other = parsed("310115"), parsed("440305")
+    assert all(fields[0].isdigit() for fields in demo + other), "a caller keys the account on a phone"
+    assert not {f[0] for f in demo} & {f[0] for f in other}
+    assert not {f[2] for f in demo} & {f[2] for f in other}
+    assert len({f[2] for f in demo}) == len(demo)

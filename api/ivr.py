@@ -52,15 +52,22 @@ class Call:
             prefix=self.settings.ivr_greeting_prefix, hotline=self.settings.hotline
         )
 
-    def say(self, text: str, into: VoiceResponse | Gather | None = None) -> None:
-        voice = self.settings.ivr_voice_en if self.language == "en" else self.settings.ivr_voice_zh
-        (into or self.twiml).say(text, voice=voice, language="en-US" if self.language == "en" else "cmn-CN")
+    @property
+    def other_language(self) -> str:
+        return "zh-CN" if self.language == "en" else "en"
+
+    def say(self, text: str, into: VoiceResponse | Gather | None = None, language: str | None = None) -> None:
+        english = (language or self.language) == "en"
+        voice = self.settings.ivr_voice_en if english else self.settings.ivr_voice_zh
+        (into or self.twiml).say(text, voice=voice, language="en-US" if english else "cmn-CN")
 
     def url(self, state: State, step: str, **extra: str | int) -> str:
         query = {"state": state.value, "step": step, "lang": self.language, **extra}
         return f"{self.settings.public_base_url}/ivr/menu?{urlencode(query)}"
 
-    def menu(self, state: State, lines: list[str], *, account: str = "", digits: int = 1) -> Response[str]:
+    def menu(
+        self, state: State, lines: list[str | tuple[str, str]], *, account: str = "", digits: int = 1
+    ) -> Response[str]:
         """Prompts inside a Gather (a key press interrupts them); no input: once more, then goodbye."""
         extra: dict[str, str | int] = {"account": account} if account else {}
         if digits == 1:
@@ -70,7 +77,11 @@ class Call:
             gather = Gather(input="dtmf", finish_on_key="#", num_digits=digits, timeout=GATHER_TIMEOUT + 4,
                             action=self.url(state, "choose", **extra), method="POST")  # fmt: skip
         for line in lines:
-            self.say(line, gather)
+            # A (language, text) line is said in that language, whatever the call's.
+            if isinstance(line, tuple):
+                self.say(line[1], gather, language=line[0])
+            else:
+                self.say(line, gather)
         self.twiml.append(gather)
         self.twiml.redirect(self.url(state, "show", tries=self.tries + 1, **extra), method="POST")
         return self.done()
@@ -111,10 +122,15 @@ class Menu:
                     seen.setdefault(outage.id, outage)
         return bool(caller.customers), sorted(seen.values(), key=lambda o: o.starts_at)
 
+    async def _known_caller(self) -> bool:
+        return bool((await self.index.for_caller(self.call.caller, self.now)).customers)
+
     async def show(self, state: State) -> Response[str]:
         call = self.call
         if state is State.MAIN:
-            return call.menu(State.MAIN, [call.text("main")])
+            # "中文服务请按9" in an English menu is said in Mandarin, and the other way round.
+            offer = (call.other_language, call.text("other_language"))
+            return call.menu(State.MAIN, [call.text("main"), offer, call.text("main_end")])
         if state is State.MY_OUTAGES:
             known, outages = await self._caller_outages()
             if not known:
@@ -165,7 +181,12 @@ class Menu:
             if digits == "0":
                 return call.agent()
             if digits == "*":
-                return await self.show(PARENT[state])
+                parent = PARENT[state]
+                # A caller whose number is not registered was sent here from the main menu's
+                # choices; going "back" to them would only send them here again.
+                if parent is State.MY_OUTAGES and not await self._known_caller():
+                    parent = State.MAIN
+                return await self.show(parent)
             call.account = digits
             return await self.show(State.ACCOUNT_RESULT)
         if digits == "0":
@@ -210,13 +231,15 @@ class Menu:
             else f"咨询请拨{call.settings.hotline}。"
         )
         call_sid = call.params.get("CallSid", "unknown")
+        # One message per call and menu (and account): the job id and the ledger entry say so.
+        request = f"{call_sid}:{state.value}" + (f":{call.account}" if call.account else "")
         await self.redis.enqueue_job(
             SEND_IVR_SMS_JOB,
             phone,
             body,
             call.language,
-            call_sid,
-            _job_id=f"ivr-sms:{call_sid}:{state.value}:{call.account}",
+            request,
+            _job_id=f"ivr-sms:{request}",
             _queue_name=call.settings.queue_name,
         )
         return await self.show(State.SMS_SENT)

@@ -256,6 +256,44 @@ class SmsSender:
         if untried:
             raise BatchUnfinished(untried)
 
+    async def send_one(
+        self, phone: str, body: str, language: str, topic: str, request: str, run_id: str
+    ) -> str:
+        """One message asked for by a customer (the phone menu's "send me this"), on the same path
+        as a notice's: the opt-out list, the ledger (once per `topic`/`request`), the rate cap.
+        Returns the ledger status; RetryBatch if the provider asked to wait."""
+        if (await self.customers.opted_out([phone]))[0]:
+            await self.ledger.advance(topic, request, phone, "opted_out", first=True)
+            return "opted_out"
+        claim = await self.ledger.claim_one(topic, request, phone, run_id, self.clock())
+        if claim.startswith("stale|"):
+            found = await self.provider.find(phone, body, self.clock() - timedelta(hours=1))
+            if found is not None:
+                await self.ledger.record_sent(topic, request, phone, found.status, found.sid, self.clock())
+                return found.status
+            if not await self.ledger.take_over(
+                topic, request, phone, claim.removeprefix("stale|"), run_id, self.clock()
+            ):
+                return "settled"
+        elif claim != "claimed":
+            return claim
+        wait = await self.limiter.reserve(sms_size(body).segments)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        try:
+            sent = await self.provider.send(phone, body, MessageRef(topic, request, "", language))
+        except RetryableProviderError as exc:
+            await self.ledger.release(topic, request, phone, run_id)
+            raise RetryBatch(exc.retry_after or timedelta(0)) from exc
+        except PermanentProviderError as exc:
+            await self.ledger.advance(topic, request, phone, "failed", exc.code)
+            return "failed"
+        except AmbiguousProviderError as exc:
+            await self.ledger.advance(topic, request, phone, "unconfirmed", exc.code)
+            return "unconfirmed"
+        await self.ledger.record_sent(topic, request, phone, sent.status, sent.sid, self.clock())
+        return sent.status
+
     async def _reconcile(self, notice: Notice, customer: Customer, run_id: str, stale: str) -> str:
         """A dead run's claim: ask the provider whether that send reached it. Recorded if it did,
         'claimed' for this run to send if it did not, 'unconfirmed' (never sent again: at most once)

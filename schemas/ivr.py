@@ -104,7 +104,10 @@ def describe(outage: IvrOutage, now: datetime, language: str, zone: ZoneInfo) ->
 PROMPTS = {
     "zh-CN": {
         "greeting": "{prefix}，国家电网{hotline}为您服务。",
-        "main": "查询您家的停电信息请按1，查询未来七天计划停电请按2，For English press 9，人工服务请按0，重听请按星号键。",
+        "main": "查询您家的停电信息请按1，查询未来七天计划停电请按2。",
+        # Said in the other language's voice: a caller who needs it understands it.
+        "other_language": "For English, press 9.",
+        "main_end": "人工服务请按0，重听请按星号键。",
         "my_outages_menu": "用短信接收以上信息请按1，查询其他户号请按2，人工服务请按0，返回上一级请按星号键。",
         "none": "您登记的户号目前没有已发布的停电信息。如您家中停电，请按0转人工报修。",
         "unknown_caller": "未能识别您的来电号码。",
@@ -123,8 +126,9 @@ PROMPTS = {
     },
     "en": {
         "greeting": "Hello, State Grid {hotline} at your service.",
-        "main": "For outages at your address, press 1. For planned outages in the next seven days, press 2. "
-        "中文服务请按9. To speak to an agent, press 0. To hear this again, press star.",
+        "main": "For outages at your address, press 1. For planned outages in the next seven days, press 2.",
+        "other_language": "中文服务请按9。",
+        "main_end": "To speak to an agent, press 0. To hear this again, press star.",
         "my_outages_menu": "To get this by text message, press 1. For another account, press 2. "
         "For an agent, press 0. For the previous menu, press star.",
         "none": "No outage is published for your accounts. If your power is off, press 0 to report it.",

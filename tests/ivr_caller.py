@@ -20,6 +20,8 @@ class Turn:
     redirect: str | None = None
     dial: str | None = None
     hangup: bool = False
+    # (language, text) of every Say, in order, inside the Gather or not.
+    spoken: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def all_text(self) -> str:
@@ -33,10 +35,12 @@ def parse(twiml: str) -> Turn:
     for verb in root:
         if verb.tag == "Say":
             turn.says.append(verb.text or "")
+            turn.spoken.append((verb.get("language", ""), verb.text or ""))
         elif verb.tag == "Gather":
             assert turn.gather is None, "one Gather per answer"
             turn.gather = dict(verb.attrib)
             turn.gather_says = [s.text or "" for s in verb if s.tag == "Say"]
+            turn.spoken += [(s.get("language", ""), s.text or "") for s in verb if s.tag == "Say"]
             assert all(s.tag == "Say" for s in verb)
         elif verb.tag == "Redirect":
             turn.redirect = verb.text

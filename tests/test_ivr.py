@@ -288,3 +288,49 @@ def test_serve_refuses_dev_pages_with_a_twilio_token_before_starting_anything(tm
     assert refused.returncode == 2
     assert "TWILIO_AUTH_TOKEN" in refused.stderr and "Traceback" not in refused.stderr
     assert not (tmp_path / "redis").exists(), "nothing may start before the refusal"
+
+
+async def test_an_unregistered_caller_gets_back_to_the_main_menu_with_star(
+    client: httpx.AsyncClient, world: Any
+) -> None:
+    caller = Caller(client, STRANGER)
+    await caller.dial_in()
+    for first in ("1", "2"):
+        entering = await caller.press(first)
+        assert entering.gather is not None and entering.gather["finishOnKey"] == "#"
+        back = await caller.press("*")
+        assert "查询您家的停电信息请按1" in back.all_text, (first, back.all_text)
+
+
+async def test_each_language_offer_is_spoken_in_that_language(client: httpx.AsyncClient, world: Any) -> None:
+    english = Caller(client, ENGLISH)
+    spoken = dict((text, language) for language, text in (await english.dial_in()).spoken)
+    [offer] = [t for t in spoken if "中文服务" in t]
+    assert spoken[offer] == "cmn-CN" and "press 1" not in offer
+    assert all(language == "en-US" for text, language in spoken.items() if text != offer)
+    chinese = Caller(client, KNOWN)
+    spoken = dict((text, language) for language, text in (await chinese.dial_in()).spoken)
+    [offer] = [t for t in spoken if "English" in t]
+    assert spoken[offer] == "en-US" and "按1" not in offer
+
+
+async def test_sms_from_the_menu_goes_through_the_ledger_opt_out_and_rate_cap(
+    client: httpx.AsyncClient, world: Any, redis: ArqRedis, run_channels: Any
+) -> None:
+    from store.customers import CustomerStore
+
+    await CustomerStore(redis).set_opted_out(QUIET, True)
+    quiet = Caller(client, QUIET, call_sid="CA-quiet")
+    await quiet.dial_in()
+    await quiet.press("1")
+    await quiet.press("1")
+    known = Caller(client, KNOWN, call_sid="CA-known")
+    await known.dial_in()
+    await known.press("1")
+    await known.press("1")
+    await run_channels()
+    _, messages = await SmsLedger(redis).outbox(0, 100)
+    assert [m.to for m in messages if m.outage_id == "ivr"] == [KNOWN], "an opted-out number got an SMS"
+    ledger = SmsLedger(redis)
+    assert (await ledger.counts("ivr", "CA-known:my_outages"))["accepted"] == 1
+    assert (await ledger.counts("ivr", "CA-quiet:my_outages"))["opted_out"] == 1

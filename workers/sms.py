@@ -16,7 +16,6 @@ from publishers.sms import (
     next_part,
     part_number,
 )
-from publishers.sms_providers.base import MessageRef
 from schemas.clock import Clock
 from schemas.deliveries import sms_delivery
 from schemas.notices import ORIGINAL_NOTICE, notice_of
@@ -25,6 +24,9 @@ from store.outages import OutageStore
 from store.sms import FanoutWatch, HeldBatch, SmsLedger
 
 log = structlog.get_logger("workers.sms")
+
+# The ledger's "outage" for messages the phone menu sends on a caller's request.
+IVR_REQUESTS = "ivr"
 
 
 # A change's batch looks this many times for its outage notice (with SMS_RETRY_BASE 2 s, about
@@ -96,11 +98,13 @@ async def release_held_sms(ctx: dict[str, Any]) -> int:
     return len(due)
 
 
-async def send_ivr_sms(ctx: dict[str, Any], phone: str, body: str, language: str, call_sid: str) -> str:
-    """A caller asked the phone menu for its answer by SMS."""
+async def send_ivr_sms(ctx: dict[str, Any], phone: str, body: str, language: str, request: str) -> str:
+    """A caller asked the phone menu for its answer by SMS (`request`: call, menu and account)."""
     sender: SmsSender = ctx["sms_sender"]
-    sent = await sender.provider.send(phone, body, MessageRef("ivr", call_sid, "", language))
-    return sent.sid
+    try:
+        return await sender.send_one(phone, body, language, IVR_REQUESTS, request, ctx["job_id"])
+    except RetryBatch as exc:
+        raise Retry(defer=backoff(sender.settings, ctx["job_try"], exc.retry_after)) from exc
 
 
 # A fan-out is checked this often; no progress between two checks means its batches stopped.

@@ -78,7 +78,7 @@ async def _families(redis: Redis, settings: Settings, now: datetime) -> list[Any
     waiting = GaugeMetricFamily("outage_review_queue_items", "Notices awaiting review", labels=["region"])
     overdue = GaugeMetricFamily("outage_overdue_outages", "Published outages past their expected restoration", labels=["region"])  # fmt: skip
     store, timeline = OutageStore(redis), Timeline(redis)
-    for region in await stats.review_regions():
+    for region in await stats.regions():
         pending = await store.awaiting_review(region)
         waiting.add_metric([region], len(pending))
         ages = [(now - (o.pending_change() or o).submitted_at).total_seconds() for o in pending]

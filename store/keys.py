@@ -217,8 +217,19 @@ def worker_heartbeat(queue_name: str) -> str:
     return f"{queue_name}:health-check"
 
 
-def all_review_queues() -> str:
-    return f"{PREFIX}:region:*:reviews"
+def regions() -> str:
+    """Set of every region that has an outage record (what /metrics reports on, without a scan)."""
+    return f"{PREFIX}:regions"
+
+
+def regions_indexed() -> str:
+    """Set once `regions` holds the regions of records stored before it existed."""
+    return f"{PREFIX}:regions-indexed"
+
+
+def all_region_outages() -> str:
+    """The pattern of region_outages: read once, to fill `regions` for data stored before it."""
+    return f"{PREFIX}:region:*:outages"
 
 
 def sms_fanouts() -> str:

@@ -52,6 +52,7 @@ class OutageStore:
                 pipe.multi()
                 pipe.set(id_key, outage.id)
                 pipe.zadd(keys.region_outages(outage.region), {outage.id: outage.submitted_at.timestamp()})
+                pipe.sadd(keys.regions(), outage.region)
                 self._queue_write(pipe, transition, review_deadline)
                 await pipe.execute()
             except WatchError:

@@ -27,6 +27,14 @@ class Stats:
     async def worker_seen(self, queue_name: str) -> bool:
         return bool(await self.redis.exists(keys.worker_heartbeat(queue_name)))
 
-    async def review_regions(self) -> Iterable[str]:
-        found = [k.decode() async for k in self.redis.scan_iter(match=keys.all_review_queues())]
-        return sorted(k.split(":")[2] for k in found)
+    async def regions(self) -> Iterable[str]:
+        """Every region with outage records: one set read, whatever the number of keys."""
+        if not await self.redis.exists(keys.regions_indexed()):
+            # Records stored before the set existed: found once by a scan, then kept in the set.
+            scanned = [k.decode() async for k in self.redis.scan_iter(match=keys.all_region_outages())]
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for key in scanned:
+                    pipe.sadd(keys.regions(), key.split(":")[2])
+                pipe.set(keys.regions_indexed(), 1)
+                await pipe.execute()
+        return sorted(r.decode() for r in await self.redis.smembers(keys.regions()))

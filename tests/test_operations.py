@@ -1,5 +1,6 @@
 """/ready and /metrics: what an operator's monitoring reads."""
 
+import time
 from typing import Any
 
 import httpx
@@ -69,3 +70,27 @@ async def test_metrics_count_notices_delays_sms_and_queues(
     assert samples[("outage_review_queue_items", (("region", "310115"),))] == 1
     assert samples[("outage_review_queue_oldest_seconds", (("region", "310115"),))] == 600
     assert ("outage_queue_jobs", ()) in samples
+
+
+async def test_a_scrape_reads_no_more_with_many_customers_and_never_scans(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis
+) -> None:
+    await client.post("/api/v1/outages", json=outage_body(clock()), headers=keys.headers("submitter"))
+
+    async def commands_per_scrape() -> tuple[dict[str, int], float]:
+        await redis.config_resetstat()
+        started = time.perf_counter()
+        scraped = await client.get("/metrics")
+        elapsed = time.perf_counter() - started
+        assert scraped.status_code == 200
+        stats: dict[str, Any] = await redis.info("commandstats")
+        return {name: int(v["calls"]) for name, v in stats.items()}, elapsed
+
+    await commands_per_scrape()  # the first scrape may index data stored before the region set
+    few, _ = await commands_per_scrape()
+    await load(redis, *(row(f"M{n}", phone(n)) for n in range(20_000)))
+    many, elapsed = await commands_per_scrape()
+    assert "cmdstat_scan" not in many, many
+    assert sum(many.values()) == sum(few.values()), (few, many)
+    print(f"\nscrape with 20,000 customers: {elapsed * 1000:.1f} ms, {sum(many.values())} Redis commands")
+    assert elapsed < 0.5, elapsed

@@ -2,13 +2,14 @@
 
 import argparse
 import asyncio
+import io
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import msgspec
 import uvicorn
 from arq.connections import ArqRedis
+from tqdm import tqdm
 
 from api.app import create_app
 from api.customers import import_customers
@@ -25,7 +27,7 @@ from api.demo_customers import synthetic_customers
 from api.logs import configure_logging
 from api.service import OutageService
 from schemas.clock import clock_in
-from schemas.customers import FileProblem
+from schemas.customers import CONVERT_HINT, ENCODING_SAMPLE, FileProblem, ImportReport, file_encoding
 from schemas.kinds import Role
 from schemas.settings import Settings, SettingsError, settings_from_env
 from store.api_keys import ApiKeyStore
@@ -204,26 +206,89 @@ async def revoke_key(settings: Settings, key_id: str) -> int:
     return 1
 
 
+# How many rejected rows a summary names; the rest are counted.
+SHOWN_PROBLEMS = 5
+
+
 async def import_file(settings: Settings, path: str, region: str | None) -> int:
-    async with _connected(settings) as redis:
+    try:
         # A command-line batch job: reading the file as it imports is what we want here.
-        with (
-            open(path, encoding="utf-8-sig", newline="") as lines,  # noqa: ASYNC230
-            ProcessPoolExecutor() as pool,
-        ):
+        binary = open(path, "rb")  # noqa: ASYNC230, SIM115
+    except OSError as exc:
+        print(f"{path}: cannot read it ({exc.strerror})", file=sys.stderr)
+        return 2
+    with binary:
+        try:
+            encoding = file_encoding(binary.read(ENCODING_SAMPLE))
+        except FileProblem as exc:
+            print(f"{path}: {exc}", file=sys.stderr)
+            return 2
+        binary.seek(0)
+        size = os.fstat(binary.fileno()).st_size
+        lines = io.TextIOWrapper(binary, encoding=encoding, newline="")
+        with ImportProgress(size, binary.tell) as progress, ProcessPoolExecutor() as pool:
             try:
-                report = await import_customers(redis, lines, region, executor=pool)
+                async with _connected(settings) as redis:
+                    report = await import_customers(
+                        redis, lines, region, executor=pool, progress=progress.update
+                    )
             except FileProblem as exc:
                 print(f"{path}: {exc}", file=sys.stderr)
                 return 2
+            except UnicodeDecodeError:
+                print(
+                    f"{path}: the file changes encoding part-way ({encoding} at first): {CONVERT_HINT}",
+                    file=sys.stderr,
+                )
+                return 2
+    stored = report.inserted + report.updated + report.unchanged
     print(
-        f"inserted {report.inserted}, updated {report.updated}, unchanged {report.unchanged}, rejected {report.rejected}"
+        f"{path}: {stored} rows in ({report.inserted} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged), {report.rejected} rejected"
     )
-    for problem in report.problems:
+    for problem in report.problems[:SHOWN_PROBLEMS]:
         print(f"{path}:{problem.line}: {problem.reason}", file=sys.stderr)
-    if report.rejected > len(report.problems):
-        print(f"... and {report.rejected - len(report.problems)} more rejected rows", file=sys.stderr)
-    return 0
+    if report.rejected > SHOWN_PROBLEMS:
+        print(f"... and {report.rejected - SHOWN_PROBLEMS} more rejected rows", file=sys.stderr)
+    # Nothing went in although there were rows: the file is wrong as a whole (another region's
+    # file, a wrong column order); a script calling this must notice.
+    return 1 if report.rejected and not stored else 0
+
+
+class ImportProgress:
+    """A progress bar on a terminal; elsewhere (a log, CI) a plain line every few seconds."""
+
+    EVERY = 5.0
+
+    def __init__(self, size: int, position: Callable[[], int]) -> None:
+        self.size = size
+        self.position = position
+        self.bar: tqdm[None] | None = None
+        self.last = time.monotonic()
+
+    def __enter__(self) -> "ImportProgress":
+        if sys.stderr.isatty():
+            self.bar = tqdm(total=self.size, unit="B", unit_scale=True, desc="importing", file=sys.stderr)
+        return self
+
+    def update(self, report: ImportReport) -> None:
+        done = min(self.position(), self.size)
+        rows = report.inserted + report.updated + report.unchanged + report.rejected
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+            self.bar.set_postfix(rows=rows, rejected=report.rejected)
+        elif time.monotonic() - self.last >= self.EVERY:
+            self.last = time.monotonic()
+            share = done / self.size if self.size else 1.0
+            print(
+                f"imported {rows:,} rows ({share:.0%} of {self.size / 1e6:.1f} MB)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def __exit__(self, *_: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 async def remove_customers(settings: Settings, accounts: list[str]) -> int:
@@ -306,6 +371,11 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return 0
     if args.command == "worker":
+        if settings.redis_url is None:
+            print(
+                "settings: the worker command needs REDIS_URL (serve starts its own worker)", file=sys.stderr
+            )
+            return 2
         from workers.__main__ import main as worker_main
 
         worker_main()

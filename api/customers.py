@@ -2,7 +2,7 @@
 
 import asyncio
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from itertools import islice
 from typing import Any
@@ -12,7 +12,17 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from redis.asyncio import Redis
 
-from schemas.customers import Customer, FileProblem, ImportReport, RowProblem, customer_rows, validate_rows
+from schemas.customers import (
+    CONVERT_HINT,
+    ENCODING_SAMPLE,
+    Customer,
+    FileProblem,
+    ImportReport,
+    RowProblem,
+    customer_rows,
+    file_encoding,
+    validate_rows,
+)
 from schemas.errors import Forbidden, NotFound, Unprocessable
 from schemas.keys import ApiKey
 from schemas.kinds import Role
@@ -27,7 +37,11 @@ CHUNK = 5000
 
 
 async def import_customers(
-    redis: Redis, lines: Iterable[str], region: str | None = None, executor: Executor | None = None
+    redis: Redis,
+    lines: Iterable[str],
+    region: str | None = None,
+    executor: Executor | None = None,
+    progress: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
     """Upserts the good rows of a customer file; rows of another region than `region` are rejected.
 
@@ -70,6 +84,8 @@ async def import_customers(
         report.inserted += counts.inserted
         report.updated += counts.updated
         report.unchanged += counts.unchanged
+        if progress is not None:
+            progress(report)
 
     # Up to two chunks in validation while the previous one is written.
     pending: deque[asyncio.Future[list[tuple[int, Customer | RowProblem]]]] = deque()
@@ -99,7 +115,7 @@ class CustomerController(Controller):
         summary="Import the customer file (CSV, UTF-8, header row)",
         description=(
             "Columns: account, name, phone, region, feeder, transformer_area, important, language "
-            "(zh-CN or en), optional address. Upserts by account; rows of other regions, bad phone "
+            "(zh-CN or en), optional address. UTF-8 (with or without BOM) or GBK/GB18030 as Excel saves it. Upserts by account; rows of other regions, bad phone "
             "numbers and other bad rows are reported by line and skipped, good rows go in."
         ),
         status_code=200,
@@ -112,11 +128,16 @@ class CustomerController(Controller):
         request: Request[Any, Any, Any],
     ) -> ImportReport:
         _require_submitter(caller)
+        # Read raw: Litestar would decode a body it has no codec for as JSON.
+        body = await request.body()
         try:
-            # Read raw: Litestar would decode a body it has no codec for as JSON.
-            text = (await request.body()).decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise Unprocessable(f"body: the file is not UTF-8 ({exc})", field="body", rule="utf8") from None
+            text = body.decode(file_encoding(body[:ENCODING_SAMPLE]))
+        except (FileProblem, UnicodeDecodeError):
+            raise Unprocessable(
+                f"body: the file is neither UTF-8 nor GBK/GB18030: {CONVERT_HINT}",
+                field="body",
+                rule="encoding",
+            ) from None
         try:
             return await import_customers(redis, text.splitlines(keepends=True), caller.region)
         except FileProblem as exc:

@@ -1,5 +1,6 @@
 """Customers of the utility and the pure parsing of its customer file."""
 
+import codecs
 import csv
 from collections.abc import Iterable, Iterator
 
@@ -94,6 +95,26 @@ def _customer(row: dict[str, str]) -> Customer:
         language=language,
         address=values.get("address", ""),
     )
+
+
+# Enough of a file to tell its encoding by: the header and a few hundred rows.
+ENCODING_SAMPLE = 64 * 1024
+CONVERT_HINT = (
+    "save it from Excel as 'CSV UTF-8', or convert it: iconv -f GB18030 -t UTF-8 file.csv > file-utf8.csv"
+)
+
+
+def file_encoding(sample: bytes) -> str:
+    """The encoding of a customer file from its first bytes: UTF-8 (with or without the BOM Excel
+    writes), else GB18030 (a superset of the GBK that Excel on Chinese Windows saves), else
+    FileProblem saying how to convert it. `sample` may end inside a character."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise FileProblem(f"the file is neither UTF-8 nor GBK/GB18030: {CONVERT_HINT}")
 
 
 def customer_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:

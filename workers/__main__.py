@@ -1,5 +1,6 @@
 """`python -m workers`: run the arq worker against REDIS_URL, and keep running through Redis outages."""
 
+import sys
 import time
 
 import structlog
@@ -8,7 +9,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from api.logs import configure_logging
 from schemas.clock import clock_in
-from schemas.settings import settings_from_env
+from schemas.settings import SettingsError, settings_from_env
 from workers.worker import build_worker
 
 log = structlog.get_logger("workers")
@@ -16,7 +17,12 @@ log = structlog.get_logger("workers")
 
 def main() -> None:
     configure_logging()
-    settings = settings_from_env()
+    try:
+        settings = settings_from_env()
+    except SettingsError as exc:
+        sys.exit(f"settings: {exc}")
+    if settings.redis_url is None:
+        sys.exit("settings: the worker needs REDIS_URL")
     wait = 1.0
     while True:
         try:

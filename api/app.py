@@ -5,6 +5,7 @@ from typing import Any
 
 from arq.connections import ArqRedis
 from litestar import Litestar, Request, get
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
@@ -138,6 +139,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             path="/schema",
         ),
         on_shutdown=[broadcaster.close],
+        state=State({"broadcaster": broadcaster}),
         middleware=[request_logging, *public_rate_limit(settings)],
         # Logging is set up once per process (api.logs); the app must not replace it.
         logging_config=None,

@@ -2,9 +2,11 @@
 
 import argparse
 import asyncio
+import contextlib
 import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -13,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import msgspec
@@ -24,6 +27,7 @@ from api.app import create_app
 from api.customers import import_customers
 from api.demo import load_demo
 from api.demo_customers import synthetic_customers
+from api.live import Broadcaster
 from api.logs import configure_logging
 from api.service import OutageService
 from schemas.clock import clock_in
@@ -33,7 +37,7 @@ from schemas.settings import Settings, SettingsError, settings_from_env
 from store.api_keys import ApiKeyStore
 from store.connection import connect
 from store.customers import CustomerStore
-from store.embedded import EmbeddedRedis, die_with_parent, running_url
+from store.embedded import EmbeddedRedis, EmbeddedRedisError, die_with_parent, running_url
 
 
 def _redis_dir(settings: Settings) -> Path:
@@ -71,14 +75,29 @@ async def _serve_api(settings: Settings) -> None:
     assert settings.redis_url is not None
     redis = connect(settings.redis_url, settings.redis_timeout)
     try:
+        app = create_app(settings, redis)
         config = uvicorn.Config(
-            create_app(settings, redis),
-            host=settings.host, port=settings.port, log_level="info", access_log=False, log_config=None,
-            **proxy_trust(settings),
+            app, host=settings.host, port=settings.port, log_level="info", access_log=False, log_config=None,
+            timeout_graceful_shutdown=2, **proxy_trust(settings),
         )  # fmt: skip
-        await uvicorn.Server(config).serve()
+        await StoppingServer(config, app.state.broadcaster).serve()
     finally:
         await redis.aclose()
+
+
+class StoppingServer(uvicorn.Server):
+    """uvicorn waits for open connections before it stops; a live page's is open for good. On the
+    first Ctrl-C or SIGTERM the live streams end, so the service stops at once, without a second
+    signal and its tracebacks."""
+
+    def __init__(self, config: uvicorn.Config, broadcaster: Broadcaster) -> None:
+        super().__init__(config)
+        self.broadcaster = broadcaster
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop().call_soon_threadsafe(self.broadcaster.end_streams)
+        super().handle_exit(sig, frame)
 
 
 def proxy_trust(settings: Settings) -> dict[str, Any]:
@@ -112,7 +131,21 @@ def run_api(settings: Settings, demo: bool) -> None:
     )  # fmt: skip
 
 
+def port_problem(host: str, port: int) -> str | None:
+    """Why the API could not listen on host:port, before anything else starts or is announced."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return f"cannot listen on {host}:{port}: {exc.strerror} (another service on this port? set PORT)"
+    return None
+
+
 def serve(settings: Settings, demo: bool) -> None:
+    problem = port_problem(settings.host, settings.port)
+    if problem is not None:
+        raise StartProblem(problem)
     embedded = None
     if settings.redis_url is None:
         embedded = EmbeddedRedis(_redis_dir(settings), appendfsync=settings.redis_appendfsync)
@@ -146,7 +179,13 @@ class KeptWorker:
         self._watcher.start()
 
     def _start(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", "workers"], env=self.env, preexec_fn=die_with_parent)
+        # Its own session: Ctrl-C at the terminal reaches `serve`, which stops the worker itself.
+        return subprocess.Popen(
+            [sys.executable, "-m", "workers"],
+            env=self.env,
+            preexec_fn=die_with_parent,
+            start_new_session=True,
+        )
 
     def _watch(self) -> None:
         wait, started = 0.5, time.monotonic()
@@ -356,19 +395,32 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"settings: {exc}", file=sys.stderr)
         return 2
+    try:
+        return _run(args, settings)
+    except (SettingsError, StartProblem, EmbeddedRedisError) as exc:
+        print(
+            exc if isinstance(exc, StartProblem | EmbeddedRedisError) else f"settings: {exc}", file=sys.stderr
+        )
+        return 2
+
+
+class StartProblem(RuntimeError):
+    """The service cannot start (its port is taken): said in one line, before any URL is printed."""
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "api":
         if settings.redis_url is None:
             print("settings: the api command needs REDIS_URL", file=sys.stderr)
             return 2
+        problem = port_problem(settings.host, settings.port)
+        if problem is not None:
+            raise StartProblem(problem)
         run_api(settings, demo=False)
         return 0
     if args.command == "serve":
         demo = args.demo or settings.demo_data
-        try:
-            serve(settings.with_dev_pages() if demo else settings, demo)
-        except SettingsError as exc:
-            print(f"settings: {exc}", file=sys.stderr)
-            return 2
+        serve(settings.with_dev_pages() if demo else settings, demo)
         return 0
     if args.command == "worker":
         if settings.redis_url is None:

@@ -29,7 +29,8 @@ class Broadcaster:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self.channel = WebStore(redis).events_channel()
-        self._queues: set[asyncio.Queue[WebEvent]] = set()
+        self._queues: set[asyncio.Queue[WebEvent | None]] = set()
+        self._ending = False
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
@@ -78,10 +79,19 @@ class Broadcaster:
         except TimeoutError:
             raise RedisTimeoutError("the live subscription is not available") from None
 
+    def end_streams(self) -> None:
+        """The service is stopping: every live stream gets None (its end), and no new one starts."""
+        self._ending = True
+        for queue in list(self._queues):
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(None)
+
     @contextlib.asynccontextmanager
-    async def subscription(self) -> AsyncIterator["asyncio.Queue[WebEvent]"]:
+    async def subscription(self) -> AsyncIterator["asyncio.Queue[WebEvent | None]"]:
         await self.start()
-        queue: asyncio.Queue[WebEvent] = asyncio.Queue(maxsize=100)
+        queue: asyncio.Queue[WebEvent | None] = asyncio.Queue(maxsize=100)
+        if self._ending:
+            queue.put_nowait(None)
         self._queues.add(queue)
         try:
             yield queue

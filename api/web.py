@@ -151,6 +151,8 @@ async def live_events(broadcaster: NamedDependency[Broadcaster], region: Query =
                     yield ServerSentEventMessage(comment="keep-alive")
                     continue
                 # RESYNC (no region) goes to everyone: events may have been missed.
+                if event is None:
+                    return
                 if region and event.region and event.region != region:
                     continue
                 yield ServerSentEventMessage(data=event.outage_id, event="outage", id=str(event.version))

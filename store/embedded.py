@@ -7,6 +7,7 @@ in a directory of mode 0700 (a password on the command line would show in `ps`).
 
 import contextlib
 import ctypes
+import fcntl
 import os
 import secrets
 import shutil
@@ -22,6 +23,10 @@ from urllib.parse import quote, urlsplit
 
 class EmbeddedRedisError(RuntimeError):
     pass
+
+
+class DataDirInUse(EmbeddedRedisError):
+    """Another process owns the data directory (its lock is held): nothing was started or touched."""
 
 
 def free_port() -> int:
@@ -94,6 +99,7 @@ class EmbeddedRedis:
         self.port = port or free_port()
         self.appendfsync = appendfsync
         self._process: subprocess.Popen[bytes] | None = None
+        self._lock_fd: int | None = None
 
     @property
     def url(self) -> str:
@@ -112,9 +118,32 @@ class EmbeddedRedis:
         """Where a running server leaves its URL, so CLI commands reach the same store."""
         return self.data_dir / "redis.url"
 
+    def _lock(self) -> None:
+        """One owner per data directory: a second server on the same AOF would corrupt it, and
+        its failure would clean up the first one's files. The lock dies with its process."""
+        descriptor = os.open(self.data_dir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.pread(descriptor, 32, 0).decode(errors="replace").strip() or "another process"
+            os.close(descriptor)
+            raise DataDirInUse(
+                f"{self.data_dir} is in use by process {owner} (a running `serve`, or a command using "
+                "its store); stop it first, or give this one another DATA_DIR"
+            ) from None
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, str(os.getpid()).encode(), 0)
+        self._lock_fd = descriptor
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
     def start(self, timeout: float = 10.0) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.chmod(0o700)
+        self._lock()
         # The password goes in a config file, not argv, where any local user could read it.
         config = self.data_dir / "server.conf"
         _private_file(config, f"requirepass {self.password}\n")
@@ -131,8 +160,14 @@ class EmbeddedRedis:
             "--daemonize", "no",
             "--logfile", "redis.log",
         ]  # fmt: skip
+        # Its own session: a Ctrl-C at the terminal reaches the service, which stops the server
+        # after the API and the worker, instead of the server shutting down under them.
         self._process = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=die_with_parent,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -140,6 +175,8 @@ class EmbeddedRedis:
                 err = self._process.stderr.read().decode() if self._process.stderr else ""
                 log = self.data_dir / "redis.log"
                 tail = log.read_text()[-2000:] if log.exists() else ""
+                self._process = None
+                self._unlock()
                 raise EmbeddedRedisError(f"redis-server exited at start: {err}{tail}")
             if _answers_ping(self.port, self.password):
                 _private_file(self.url_file, self.url)
@@ -154,6 +191,7 @@ class EmbeddedRedis:
 
     def stop(self, timeout: float = 10.0) -> None:
         if self._process is None:
+            self._unlock()
             return
         if self._process.poll() is None:
             self._process.terminate()
@@ -166,6 +204,7 @@ class EmbeddedRedis:
             self._process.stderr.close()
         self._process = None
         self.url_file.unlink(missing_ok=True)
+        self._unlock()
 
     def __enter__(self) -> "EmbeddedRedis":
         self.start()

@@ -34,8 +34,13 @@ def service(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     env.pop("REDIS_URL", None)
     log_path = tmp_path / "service.log"
     log = log_path.open("wb")
+    # Its own process group, as a terminal's foreground job: Ctrl-C goes to the whole group.
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--demo"], env=env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "api.cli", "serve", "--demo"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     # Loading the demo data takes seconds here, longer on a slow disk.
@@ -45,8 +50,9 @@ def service(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         log.close()
         pytest.fail(f"service did not start:\n{log_path.read_text()}")
     yield base, env
-    process.send_signal(signal.SIGINT)
-    process.wait(20)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(20)
     log.close()
     assert not (tmp_path / "redis" / "redis.url").exists(), "embedded Redis left running"
 
@@ -168,3 +174,51 @@ def test_keys_cli_without_a_running_service_uses_the_data_folder(tmp_path: Path)
     with EmbeddedRedis(tmp_path / "redis") as server:
         env["REDIS_URL"] = server.url
         assert " c " in _cli("keys", "list", env=env).stdout
+
+
+def test_a_second_start_on_the_same_data_or_port_is_refused_in_one_line(
+    service: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    base, env = service
+    url_file = Path(env["DATA_DIR"]) / "redis" / "redis.url"
+    before = url_file.read_text()
+    same_data = _cli("serve", env={**env, "PORT": str(free_port())})
+    assert same_data.returncode == 2
+    assert "in use by process" in same_data.stderr and len(same_data.stderr.strip().splitlines()) == 1
+    assert "API docs" not in same_data.stdout and "Traceback" not in same_data.stderr
+    same_port = _cli("serve", env={**env, "DATA_DIR": str(tmp_path / "other")})
+    assert same_port.returncode == 2
+    assert "cannot listen on" in same_port.stderr and same_port.stdout == ""
+    assert not (tmp_path / "other").exists()
+    # The running service is untouched: its store's address is where it was, and a key made now
+    # through it works at once.
+    assert url_file.read_text() == before
+    made = _cli(
+        "keys", "create", "--name", "n", "--centre", "c", "--region", "310115", "--roles", "reviewer", env=env
+    )
+    secret = next(line.split()[1] for line in made.stdout.splitlines() if line.startswith("secret:"))
+    assert (
+        httpx.get(f"{base}/api/v1/reviews", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    )
+
+
+def test_one_ctrl_c_stops_the_service_with_a_live_page_open(service: tuple[str, dict[str, str]]) -> None:
+    base, env = service
+    serve = service_pid(base)
+    log = Path(env["DATA_DIR"]) / "service.log"
+    with httpx.stream("GET", f"{base}/events", timeout=10) as live:
+        assert live.status_code == 200
+        next(live.iter_lines())
+        started = time.monotonic()
+        os.killpg(serve, signal.SIGINT)
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{serve}").exists() and time.monotonic() < deadline:
+            try:
+                if (Path(f"/proc/{serve}/stat").read_text().rsplit(")", 1)[1].split()[0]) == "Z":
+                    break
+            except OSError:
+                break
+            time.sleep(0.05)
+        stopped = time.monotonic() - started
+    assert stopped < 2.5, stopped
+    assert "Traceback" not in log.read_text()

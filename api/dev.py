@@ -36,6 +36,7 @@ async def outbox_page(
     ledger = SmsLedger(redis)
     total, messages = await ledger.outbox((page - 1) * PAGE_SIZE, PAGE_SIZE)
     statuses = await ledger.statuses([(m.outage_id, m.notice_id, m.account) for m in messages])
+    held, release = await ledger.held_summary()
     return Template(
         template_name="web/dev_outbox.html",
         context={
@@ -45,6 +46,9 @@ async def outbox_page(
             "page": page,
             "pages": max(1, -(-total // PAGE_SIZE)),
             "zone": settings.zone,
+            "held": held,
+            "release": release,
+            "quiet": f"{settings.quiet_start:%H:%M}–{settings.quiet_end:%H:%M}",
         },
     )
 

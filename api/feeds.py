@@ -17,6 +17,7 @@ from schemas.clock import Clock
 from schemas.errors import NotFound
 from schemas.kinds import OutageKind
 from schemas.public import PublicOutage, is_public, phase
+from schemas.regions import region_name
 from schemas.settings import Settings
 from store.web import WebStore
 
@@ -84,6 +85,7 @@ async def atom_feed(
         "application/atom+xml",
         base=settings.public_base_url,
         region=region,
+        region_name=region_name(region),
         updated=updated,
         entries=entries,
         sender_name=f"国家电网{settings.hotline}",
@@ -136,6 +138,7 @@ async def cap_index(
         "application/atom+xml",
         base=settings.public_base_url,
         region=region,
+        region_name=region_name(region),
         updated=max((e["updated"] for e in entries), default=cap_time(now, settings.zone)),
         entries=entries,
         sender_name=f"国家电网{settings.hotline}",

@@ -19,6 +19,7 @@ from api.web_text import PUBLIC_KINDS, TEXT, language_of
 from schemas.clock import Clock
 from schemas.errors import NotFound
 from schemas.public import PublicOutage, is_public, phase
+from schemas.regions import region_name, zone_name
 from schemas.settings import Settings
 from store.customers import CustomerStore
 from store.web import WebStore
@@ -48,7 +49,8 @@ def _page_context(
         "iso": lambda moment: moment.astimezone(zone).isoformat(),
         "phase": lambda outage: phase(outage, now),
         "now": now,
-        "timezone": settings.timezone,
+        "timezone": zone_name(settings.timezone, language),
+        "region_name": region_name,
     }
 
 

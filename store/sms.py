@@ -282,6 +282,15 @@ class SmsLedger:
         score = await self.redis.zscore(keys.sms_held(), f"{outage_id}:{notice_id}:0")
         return None if score is None else datetime.fromtimestamp(score, UTC)
 
+    async def held_summary(self) -> tuple[int, datetime | None]:
+        """How many recipients wait in held batches, and when the first of them go."""
+        first = await self.redis.zrange(keys.sms_held(), 0, 0, withscores=True)
+        if not first:
+            return 0, None
+        raws = await self.redis.hvals(keys.sms_held_batches())
+        waiting = sum(len(_held_decoder.decode(r).accounts) for r in raws)
+        return waiting, datetime.fromtimestamp(first[0][1], UTC)
+
     async def due_batches(self, now: datetime) -> list[tuple[str, HeldBatch]]:
         # In release order: a change held behind its original is scored after it.
         ids = [i.decode() for i in await self.redis.zrangebyscore(keys.sms_held(), "-inf", now.timestamp())]

@@ -282,6 +282,16 @@ async def _outbox_page_lists_messages(
     assert "State Grid: Planned outage" in page.text
     assert "accepted" in page.text
     assert "2 messages" in page.text
+    assert 'id="held"' not in page.text
+    # At night a planned notice waits, and the page says so and until when.
+    clock.now = clock.now.replace(hour=22)
+    await submit_and_approve(
+        client, keys, outage_body(clock(), external_id="NIGHT", scope={"feeders": ["F1"]})
+    )
+    await run_channels()
+    night = await client.get("/dev/outbox")
+    assert "2 messages held for quiet hours" in night.text
+    assert (clock() + timedelta(days=1)).strftime("%Y-%m-%d") + " 08:00" in night.text
 
 
 async def test_a_change_never_overtakes_its_held_outage_notice(

@@ -229,3 +229,17 @@ async def test_searches_are_rate_limited_per_client_but_cached_pages_never_are(
             for _ in range(5)
         ]
         assert dispatch == [200] * 5
+
+
+async def test_pages_name_districts_and_the_time_zone_and_link_the_feeds(
+    client: Client, keys: Keys, clock: FakeClock, run_channels: Any
+) -> None:
+    await _world(client, keys, clock, run_channels)
+    page = (await client.get("/")).text
+    assert "上海市浦东新区" in page and ">310115<" not in page
+    assert "北京时间" in page and "Asia/Shanghai" not in page
+    for feed in ("/feeds/310115/atom.xml", "/feeds/310115/cap.atom", "/feeds/310115/outages.ics"):
+        assert f'href="{feed}"' in page
+        assert (await client.get(feed)).status_code == 200
+    assert "上海市浦东新区" in (await client.get("/feeds/310115/atom.xml")).text
+    assert "China Standard Time" in (await client.get("/?lang=en")).text

@@ -1,6 +1,8 @@
 """The one factory that builds the Litestar app."""
 
+import importlib.util
 import secrets
+from pathlib import Path
 from typing import Any
 
 from arq.connections import ArqRedis
@@ -9,9 +11,10 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from api.auth import provide_caller
@@ -58,6 +61,22 @@ def public_rate_limit(settings: Settings) -> list[Any]:
     return [config.middleware]
 
 
+# Swagger UI 5 (OpenAPI 3.1) from the swagger-ui-py package, served here: CDNs are unreachable
+# offline and unreliable in mainland China. (No small package ships ReDoc's files; rather no ReDoc
+# page than a blank one.)
+DOCS_ASSETS = "/schema/assets"
+SWAGGER_FILES = Path(importlib.util.find_spec("swagger_ui").origin or "").parent / "static"  # type: ignore[union-attr]
+
+
+def swagger_offline() -> SwaggerRenderPlugin:
+    return SwaggerRenderPlugin(
+        js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+        css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+        favicon=f"<link rel='icon' type='image/png' href='{DOCS_ASSETS}/favicon-32x32.png'>",
+    )
+
+
 def dev_pages(settings: Settings) -> list[Any]:
     """The developer pages, only where they were asked for and cannot leak a real token's power."""
     if not settings.dev_pages:
@@ -85,6 +104,9 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
     return Litestar(
         route_handlers=[
             rules,
+            create_static_files_router(
+                path=DOCS_ASSETS, directories=[SWAGGER_FILES], include_in_schema=False
+            ),
             health,
             ready,
             metrics,
@@ -135,7 +157,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
                 "with `outage-notice keys create`)."
             ),
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
-            render_plugins=[SwaggerRenderPlugin(), RedocRenderPlugin()],
+            render_plugins=[swagger_offline()],
             path="/schema",
         ),
         on_shutdown=[broadcaster.close],

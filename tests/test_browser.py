@@ -117,3 +117,21 @@ async def test_a_refused_live_refresh_is_retried_until_the_list_is_current(
     await page.locator(f"#outage-{created['id']}").wait_for(timeout=3 * TIMEOUT_MS)
     assert len(refused) == 2
     assert await page.get_attribute("body", "data-stale") is None
+
+
+async def test_the_api_docs_work_without_internet(server: str, browser: Browser) -> None:
+    page = await browser.new_page()
+    outside: list[str] = []
+
+    async def offline(route: Any) -> None:
+        if route.request.url.startswith(server):
+            await route.continue_()
+        else:
+            outside.append(route.request.url)
+            await route.abort()
+
+    await page.route("**/*", offline)
+    await page.goto(server + "/schema/swagger")
+    await page.locator(".opblock").first.wait_for(timeout=TIMEOUT_MS)
+    assert await page.locator(".opblock").count() > 10
+    assert outside == [], outside

@@ -1,16 +1,19 @@
 """Feeds of the public outages: Atom, CAP 1.2 alerts with an Atom index, iCalendar."""
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import icalendar
 import jinja2
-from litestar import Response, get
+from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from redis.asyncio import Redis
 
+from api.cache import RenderedCache, cache_key
+from api.conditional import etag_of, not_modified, unchanged, validators
 from publishers.sms_text import TEMPLATES
 from schemas.cap import cap_alert, cap_time
 from schemas.clock import Clock
@@ -29,12 +32,27 @@ EVENT_TITLE = {"new": "停电通知", "postponed": "停电改期", "cancelled": 
                "restoration_delayed": "送电推迟", "restored": "恢复供电"}  # fmt: skip
 
 
-def _xml(template: str, media_type: str, **context: Any) -> Response[str]:
-    return Response(
-        _env.get_template(template).render(**context),
-        media_type=media_type,
-        headers={"Cache-Control": "public, max-age=60"},
-    )
+def _xml(template: str, **context: Any) -> bytes:
+    return _env.get_template(template).render(**context).encode()
+
+
+async def _conditional(
+    request: Request[Any, Any, Any],
+    redis: Redis,
+    clock: Clock,
+    rendered: RenderedCache,
+    render: Callable[[], Awaitable[bytes]],
+    *,
+    media_type: str,
+    max_age: int,
+    last_modified: datetime | None = None,
+) -> Response[bytes]:
+    """A feed with its validators, 304 to a reader whose copy is current, one render per version."""
+    key = cache_key(request.url.path, request.url.query, await WebStore(redis).version(), clock())
+    headers = validators(etag_of(key), last_modified, max_age)
+    if unchanged(request, headers["ETag"], last_modified):
+        return not_modified(headers)
+    return Response(await rendered.through(key, render), media_type=media_type, headers=headers)
 
 
 def _tag(settings: Settings, outage_id: str, notice_id: str) -> str:
@@ -59,11 +77,30 @@ def _cap(settings: Settings, outage: PublicOutage, notice_id: str) -> Any:
 
 @get("/feeds/{region:str}/atom.xml", include_in_schema=False)
 async def atom_feed(
+    request: Request[Any, Any, Any],
     region: FromPath[str],
     redis: NamedDependency[Redis],
     settings: NamedDependency[Settings],
     clock: NamedDependency[Clock],
-) -> Response[str]:
+    rendered: NamedDependency[RenderedCache],
+) -> Response[bytes]:
+    async def render() -> bytes:
+        return await _atom(region, redis, settings, clock)
+
+    last = await WebStore(redis).last_published(region)
+    return await _conditional(
+        request,
+        redis,
+        clock,
+        rendered,
+        render,
+        media_type="application/atom+xml",
+        max_age=60,
+        last_modified=last,
+    )
+
+
+async def _atom(region: str, redis: Redis, settings: Settings, clock: Clock) -> bytes:
     notices = await WebStore(redis).notices(region, FEED_ENTRIES)
     entries = []
     for outage, notice_id in notices:
@@ -82,7 +119,6 @@ async def atom_feed(
     updated = entries[0]["updated"] if entries else cap_time(clock(), settings.zone)
     return _xml(
         "atom.xml",
-        "application/atom+xml",
         base=settings.public_base_url,
         region=region,
         region_name=region_name(region),
@@ -94,27 +130,46 @@ async def atom_feed(
 
 @get("/feeds/cap/{outage_id:str}/{document:str}", include_in_schema=False)
 async def cap_document(
+    request: Request[Any, Any, Any],
     outage_id: FromPath[str],
     document: FromPath[str],
     redis: NamedDependency[Redis],
     settings: NamedDependency[Settings],
-) -> Response[str]:
+) -> Response[bytes]:
     # Path parameters are whole segments: the ".xml" is part of the document's name.
     notice_id = document.removesuffix(".xml")
     outage = await WebStore(redis).get(outage_id)
-    if outage is None or not is_public(outage.kind) or all(u.notice != notice_id for u in outage.updates):
+    update = None if outage is None else next((u for u in outage.updates if u.notice == notice_id), None)
+    if outage is None or update is None or not is_public(outage.kind):
         raise NotFound(f"no published notice {outage_id}/{notice_id}", rule="published")
-    return _xml("cap.xml", "application/cap+xml", a=_cap(settings, outage, notice_id))
+    # A published alert never changes: its notice names it.
+    headers = validators(f'"{outage_id}/{notice_id}"', update.published_at, 3600)
+    if unchanged(request, headers["ETag"], update.published_at):
+        return not_modified(headers)
+    body = _xml("cap.xml", a=_cap(settings, outage, notice_id))
+    return Response(body, media_type="application/cap+xml", headers=headers)
 
 
 @get("/feeds/{region:str}/cap.atom", include_in_schema=False)
 async def cap_index(
+    request: Request[Any, Any, Any],
     region: FromPath[str],
     redis: NamedDependency[Redis],
     settings: NamedDependency[Settings],
     clock: NamedDependency[Clock],
-) -> Response[str]:
+    rendered: NamedDependency[RenderedCache],
+) -> Response[bytes]:
     """The current alert of every outage still on the list: its latest notice."""
+
+    async def render() -> bytes:
+        return await _cap_index(region, redis, settings, clock)
+
+    return await _conditional(
+        request, redis, clock, rendered, render, media_type="application/atom+xml", max_age=60
+    )
+
+
+async def _cap_index(region: str, redis: Redis, settings: Settings, clock: Clock) -> bytes:
     now = clock()
     entries = []
     for outage in await WebStore(redis).visible(region, now):
@@ -135,7 +190,6 @@ async def cap_index(
         )
     return _xml(
         "cap_index.atom",
-        "application/atom+xml",
         base=settings.public_base_url,
         region=region,
         region_name=region_name(region),
@@ -147,17 +201,30 @@ async def cap_index(
 
 @get("/feeds/{region:str}/outages.ics", include_in_schema=False)
 async def calendar_feed(
+    request: Request[Any, Any, Any],
     region: FromPath[str],
     redis: NamedDependency[Redis],
     settings: NamedDependency[Settings],
     clock: NamedDependency[Clock],
+    rendered: NamedDependency[RenderedCache],
 ) -> Response[bytes]:
     """Planned and temporary outages of a region, for a calendar app to subscribe to."""
+
+    async def render() -> bytes:
+        return await _calendar(region, redis, settings, clock)
+
+    # Litestar adds "; charset=utf-8" to text/ types itself.
+    return await _conditional(
+        request, redis, clock, rendered, render, media_type="text/calendar", max_age=300
+    )
+
+
+async def _calendar(region: str, redis: Redis, settings: Settings, clock: Clock) -> bytes:
     now = clock()
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//State Grid 95598//outage-notice//ZH")
     calendar.add("version", "2.0")
-    calendar.add("x-wr-calname", f"停电计划 {region}")
+    calendar.add("x-wr-calname", f"停电计划 {region_name(region)}")
     calendar.add("x-wr-timezone", settings.timezone)
     host = urlsplit(settings.public_base_url).hostname or "localhost"
     for outage in await WebStore(redis).visible(region, now):
@@ -178,11 +245,8 @@ async def calendar_feed(
         event.add("status", "CANCELLED" if phase(outage, now) == "cancelled" else "CONFIRMED")
         event.add("transp", "TRANSPARENT")
         calendar.add_component(event)
-    return Response(
-        calendar.to_ical(),
-        media_type="text/calendar; charset=utf-8",
-        headers={"Cache-Control": "public, max-age=300"},
-    )
+    body: bytes = calendar.to_ical()
+    return body
 
 
 def _utc(moment: datetime) -> datetime:

@@ -1,6 +1,5 @@
 """The public outage list as JSON, cacheable: ETag, Cache-Control, 304 on a matching If-None-Match."""
 
-import hashlib
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -12,6 +11,7 @@ from litestar.params import QueryParameter
 from redis.asyncio import Redis
 
 from api.cache import RenderedCache, cache_key
+from api.conditional import etag_of, not_modified, unchanged, validators
 from schemas.clock import Clock
 from schemas.errors import Unprocessable
 from schemas.kinds import OutageKind
@@ -61,10 +61,9 @@ async def public_outages(
     now = clock()
     store = WebStore(redis)
     key = cache_key(request.url.path, request.url.query, await store.version(), now)
-    etag = 'W/"' + hashlib.sha1(repr(key).encode()).hexdigest()[:20] + '"'
-    headers = {"ETag": etag, "Cache-Control": "public, max-age=30"}
-    if request.headers.get("if-none-match") == etag:
-        return Response(content=b"", status_code=304, headers=headers)
+    headers = validators(etag_of(key), None, 30)
+    if unchanged(request, headers["ETag"]):
+        return not_modified(headers)
 
     async def render() -> bytes:
         items = []

@@ -1,7 +1,7 @@
 """The published state pages and feeds read: written once per notice, read without scanning records."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import msgspec
 from redis.asyncio import Redis
@@ -43,6 +43,11 @@ class WebStore:
         event = WebEvent(region=outage.region, outage_id=outage.id, notice=notice_id, version=version)
         await self.redis.publish(keys.web_events(), msgspec.json.encode(event))
         return version
+
+    async def last_published(self, region: str | None) -> datetime | None:
+        """When the newest public notice (of a region, or of all) was published."""
+        newest = await self.redis.zrevrange(keys.web_notices(region), 0, 0, withscores=True)
+        return datetime.fromtimestamp(newest[0][1], UTC) if newest else None
 
     async def version(self) -> int:
         return int(await self.redis.get(keys.web_version()) or 0)

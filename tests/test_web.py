@@ -243,3 +243,31 @@ async def test_pages_name_districts_and_the_time_zone_and_link_the_feeds(
         assert (await client.get(feed)).status_code == 200
     assert "上海市浦东新区" in (await client.get("/feeds/310115/atom.xml")).text
     assert "China Standard Time" in (await client.get("/?lang=en")).text
+
+
+async def test_feeds_and_json_carry_validators_and_answer_304(
+    client: Client, keys: Keys, clock: FakeClock, run_channels: Any
+) -> None:
+    world = await _world(client, keys, clock, run_channels)
+    cap_doc = f"/feeds/cap/{world['planned']['id']}/new.xml"
+    paths = ["/feeds/310115/atom.xml", "/feeds/310115/cap.atom", "/feeds/310115/outages.ics", cap_doc,
+             "/api/v1/public/outages"]  # fmt: skip
+    tags = {}
+    for path in paths:
+        first = await client.get(path)
+        assert first.status_code == 200, path
+        tag = tags[path] = first.headers["etag"]
+        for sent in (tag, f'"other", {tag}', "*", f"W/{tag}"):
+            again = await client.get(path, headers={"If-None-Match": sent})
+            assert (again.status_code, again.content) == (304, b""), (path, sent)
+            assert again.headers["etag"] == tag
+        assert (await client.get(path, headers={"If-None-Match": '"other"'})).status_code == 200
+    assert (await client.get(paths[2])).headers["content-type"] == "text/calendar; charset=utf-8"
+    atom = await client.get(paths[0])
+    since = await client.get(paths[0], headers={"If-Modified-Since": atom.headers["last-modified"]})
+    assert since.status_code == 304
+    # A publication changes what the feeds say, and their tags.
+    await submit_and_approve(client, keys, outage_body(clock(), external_id="LATER", title="Later work"))
+    await run_channels()
+    for path in paths[:3] + paths[4:]:
+        assert (await client.get(path, headers={"If-None-Match": tags[path]})).status_code == 200, path

@@ -15,7 +15,7 @@ from api.conditional import etag_of, not_modified, unchanged, validators
 from schemas.clock import Clock
 from schemas.errors import Unprocessable
 from schemas.kinds import OutageKind
-from schemas.public import PublicOutage, is_public, phase
+from schemas.public import PublicOutage, customer_order, is_public, phase
 from store.web import WebStore
 
 PHASES = ("upcoming", "in_progress", "restored", "cancelled")
@@ -67,7 +67,7 @@ async def public_outages(
 
     async def render() -> bytes:
         items = []
-        for outage in await store.visible(region, now):
+        for outage in customer_order(await store.visible(region, now), now):
             current = phase(outage, now)
             if (kind is None or outage.kind is kind) and (status is None or current == status):
                 items.append(PublicOutageView(**msgspec.structs.asdict(outage), phase=current))

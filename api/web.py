@@ -18,7 +18,7 @@ from api.live import Broadcaster
 from api.web_text import PUBLIC_KINDS, TEXT, language_of
 from schemas.clock import Clock
 from schemas.errors import NotFound
-from schemas.public import PublicOutage, is_public, phase
+from schemas.public import PublicOutage, customer_order, is_public, phase
 from schemas.regions import region_name, zone_name
 from schemas.settings import Settings
 from store.customers import CustomerStore
@@ -71,7 +71,7 @@ async def outage_list(
     key = cache_key(request.url.path, request.url.query, await store.version(), now)
 
     async def render() -> bytes:
-        outages = await store.visible(region or None, now)
+        outages = customer_order(await store.visible(region or None, now), now)
         if kind:
             outages = [o for o in outages if o.kind.value == kind]
         context = _page_context(request, settings, now, lang)

@@ -105,6 +105,22 @@ def phase(outage: PublicOutage, now: datetime) -> str:
     return "in_progress"
 
 
+# What matters to a customer now: an outage under way, then one coming, then the ended ones.
+_PHASE_ORDER = {"in_progress": 0, "upcoming": 1, "restored": 2, "cancelled": 2}
+
+
+def customer_order(outages: list[PublicOutage], now: datetime) -> list[PublicOutage]:
+    """In progress (latest news first), upcoming (soonest first), then restored or cancelled
+    (latest news first)."""
+
+    def rank(outage: PublicOutage) -> tuple[int, float]:
+        current = phase(outage, now)
+        soonest = outage.starts_at.timestamp() if current == "upcoming" else -outage.updated_at.timestamp()
+        return _PHASE_ORDER[current], soonest
+
+    return sorted(outages, key=rank)
+
+
 def shown_until(outage: PublicOutage) -> datetime:
     """The list keeps an outage until a day after it ended (or would have started, if cancelled)."""
     if outage.cancelled:

@@ -1,6 +1,7 @@
 """Real Chromium (Debian's, driven by playwright) on the list page: live updates, lookup, language."""
 
 import asyncio
+import itertools
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -18,7 +19,7 @@ from store.embedded import free_port
 from tests.bodies import outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
-from tests.flows import submit_and_approve
+from tests.flows import approve, submit_and_approve
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # As the probe runs it: headless, and nothing that phones home on a closed network.
@@ -135,3 +136,56 @@ async def test_the_api_docs_work_without_internet(server: str, browser: Browser)
     await page.locator(".opblock").first.wait_for(timeout=TIMEOUT_MS)
     assert await page.locator(".opblock").count() > 10
     assert outside == [], outside
+
+
+def _contrast(foreground: list[float], background: list[float]) -> float:
+    def luminance(rgb: list[float]) -> float:
+        channels = [c / 255 for c in rgb[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+async def test_cards_read_well_headings_nest_and_the_live_region_stays(
+    server: str, browser: Browser, keys: Keys, clock: FakeClock, run_channels: Any
+) -> None:
+    async with httpx.AsyncClient(base_url=server) as api:
+        dropped = await submit_and_approve(api, keys, outage_body(clock(), external_id="C", title="Dropped"))
+        await api.post(f"/api/v1/outages/{dropped['id']}/changes", json={"type": "cancel", "reason": "Merged"},
+                       headers=keys.headers("submitter"))  # fmt: skip
+        await approve(api, keys, dropped["id"])
+    await run_channels()
+    page = await browser.new_page()
+    await page.goto(server + "/")
+    card = page.locator(f"#outage-{dropped['id']}")
+    colours = await card.evaluate(
+        """card => [...card.querySelectorAll('dt, dd, .status, a')].map(e => {
+             const parse = s => s.match(/[\\d.]+/g).map(Number);
+             let node = e, bg = 'rgba(0, 0, 0, 0)';
+             while (node && parse(bg).length === 4 && parse(bg)[3] === 0) { bg = getComputedStyle(node).backgroundColor; node = node.parentElement; }
+             return [parse(getComputedStyle(e).color), parse(bg), getComputedStyle(card).opacity];
+           })"""
+    )
+    for foreground, background, opacity in colours:
+        assert opacity == "1"
+        assert (
+            _contrast(foreground, background if len(background) == 3 or background[3] else [255, 255, 255])
+            >= 4.5
+        )
+    await page.goto(f"{server}/outages/{dropped['id']}")
+    levels = await page.evaluate(
+        "[...document.querySelectorAll('h1,h2,h3,h4,h5,h6')].map(h => +h.tagName[1])"
+    )
+    assert levels[0] == 1 and all(b - a <= 1 for a, b in itertools.pairwise(levels)), levels
+    # The live region is updated in place, so a screen reader announces the news.
+    await page.goto(server + "/")
+    await page.wait_for_selector("body[data-live='1']", timeout=TIMEOUT_MS)
+    await page.evaluate("document.getElementById('outages').dataset.marker = 'same'")
+    async with httpx.AsyncClient(base_url=server) as api:
+        fresh = await submit_and_approve(api, keys, outage_body(clock(), external_id="N", title="Fresh"))
+    await run_channels()
+    await page.locator(f"#outage-{fresh['id']}").wait_for(timeout=TIMEOUT_MS)
+    assert await page.evaluate("document.getElementById('outages').dataset.marker") == "same"
+    assert await page.get_attribute("#outages", "aria-live") == "polite"

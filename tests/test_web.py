@@ -271,3 +271,19 @@ async def test_feeds_and_json_carry_validators_and_answer_304(
     await run_channels()
     for path in paths[:3] + paths[4:]:
         assert (await client.get(path, headers={"If-None-Match": tags[path]})).status_code == 200, path
+
+
+async def test_the_list_puts_what_is_on_now_first_then_what_comes_then_what_ended(
+    client: Client, keys: Keys, clock: FakeClock, run_channels: Any
+) -> None:
+    await _world(client, keys, clock, run_channels)
+    soon = outage_body(clock(), external_id="SOON", title="Sooner work", days=7.5)
+    await submit_and_approve(client, keys, soon)
+    await run_channels()
+    listed = (await client.get("/api/v1/public/outages")).json()["items"]
+    assert [o["phase"] for o in listed] == ["in_progress", "upcoming", "upcoming", "cancelled"]
+    upcoming = [o["title"] for o in listed if o["phase"] == "upcoming"]
+    assert upcoming[0] == "Sooner work", upcoming
+    page = (await client.get("/")).text
+    positions = [page.index(title) for title in ("Huamu cable fault", "Sooner work", "Dropped work")]
+    assert positions == sorted(positions)

@@ -103,12 +103,14 @@ def cap_alert(
             description = (
                 f"{kind}：{outage.area_description}，{_local(start, zone)}{until}。原因：{update.reason}"
             )
-            instruction = f"请提前做好准备。咨询或报修请拨{hotline}。"
+            instruction = INSTRUCTION["zh-CN"][_instruction_for(update.event, finished)].format(
+                hotline=hotline
+            )
             sender_name = f"国家电网{hotline}"
         else:
             until = f" until {_local(end, zone)}" if end else ""
             description = f"{kind}: {outage.area_description}, from {_local(start, zone)}{until}. Reason: {update.reason}"
-            instruction = f"Prepare for the outage. Questions or faults: call {hotline}."
+            instruction = INSTRUCTION["en"][_instruction_for(update.event, finished)].format(hotline=hotline)
             sender_name = f"State Grid {hotline}"
         infos.append(CapInfo(language, EVENT_NAME[language], sender_name, headline, description, instruction))
     return CapAlert(
@@ -127,9 +129,33 @@ def cap_alert(
         web=f"{base_url}/outages/{outage.id}",
         contact=hotline,
         area_desc=outage.area_description,
-        polygon=" ".join(f"{lat:g},{lon:g}" for lat, lon in outage.polygon or []),
+        # repr: the shortest text that reads back as the same number, so no precision is lost
+        # (":g" cut 121.598765 to 121.599, about 38 m).
+        polygon=" ".join(f"{lat!r},{lon!r}" for lat, lon in outage.polygon or []),
         infos=infos,
     )
+
+
+# What a customer should do, by what the notice says: prepare for an outage to come, nothing
+# for one called off, report it if supply is still off after "restored".
+INSTRUCTION = {
+    "zh-CN": {
+        "prepare": "请提前做好准备。咨询或报修请拨{hotline}。",
+        "called_off": "原定停电已取消，供电照常。咨询请拨{hotline}。",
+        "restored": "已恢复供电。如您家中仍未来电，请拨{hotline}报修。",
+    },
+    "en": {
+        "prepare": "Prepare for the outage. Questions or faults: call {hotline}.",
+        "called_off": "The outage is called off and supply continues as usual. Questions: call {hotline}.",
+        "restored": "Supply is back. If yours is still off, call {hotline} to report it.",
+    },
+}
+
+
+def _instruction_for(event: NoticeEvent, finished: bool) -> str:
+    if event is NoticeEvent.CANCELLED:
+        return "called_off"
+    return "restored" if finished else "prepare"
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> str:

@@ -17,7 +17,7 @@ from tests.flows import approve, submit_and_approve
 
 Client = httpx.AsyncClient
 ATOM = "{http://www.w3.org/2005/Atom}"
-POLYGON = [[31.20, 121.58], [31.21, 121.60], [31.19, 121.61], [31.20, 121.58]]
+POLYGON = [[31.20, 121.58], [31.21, 121.598765], [31.1912345, 121.61], [31.20, 121.58]]
 
 
 async def _change(client: Client, keys: Keys, outage_id: str, body: dict[str, Any]) -> None:
@@ -161,13 +161,22 @@ async def test_cap_alerts_follow_cap_1_2_with_references(
     alert = check_cap((await client.get(f"/feeds/cap/{planned}/new.xml")).text)
     assert alert.findtext(NS + "msgType") == "Alert"
     assert alert.findtext(NS + "info/" + NS + "category") == "Infra"
-    assert alert.findtext(".//" + NS + "polygon") == "31.2,121.58 31.21,121.6 31.19,121.61 31.2,121.58"
+    # The precision given is kept (121.598765, not 121.599: about 38 m).
+    assert (
+        alert.findtext(".//" + NS + "polygon") == "31.2,121.58 31.21,121.598765 31.1912345,121.61 31.2,121.58"
+    )
+    assert "请提前做好准备" in (alert.findtext(NS + "info/" + NS + "instruction") or "")
     update = check_cap((await client.get(f"/feeds/cap/{planned}/c1.xml")).text)
     assert update.findtext(NS + "msgType") == "Update"
     _, identifier, sent = (update.findtext(NS + "references") or "").split(",")
     assert (identifier, sent) == (alert.findtext(NS + "identifier"), alert.findtext(NS + "sent"))
     cancel = check_cap((await client.get(f"/feeds/cap/{world['cancelled']['id']}/c1.xml")).text)
     assert cancel.findtext(NS + "msgType") == "Cancel"
+    instructions = [i.text or "" for i in cancel.iter(NS + "instruction")]
+    assert instructions and not any("准备" in i or i.startswith("Prepare") for i in instructions), (
+        instructions
+    )
+    assert "取消" in instructions[0]
     fault = check_cap((await client.get(f"/feeds/cap/{world['fault']['id']}/new.xml")).text)
     assert fault.findtext(f"{NS}info/{NS}urgency") == "Immediate"
     assert fault.findtext(f"{NS}info/{NS}certainty") == "Observed"

@@ -4,14 +4,19 @@ import logging
 import re
 from typing import Any
 
-from litestar import Request, Response
+import jinja2
+from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from publishers.sms_text import TEMPLATES
 from schemas.errors import ServiceError
 
 logger = logging.getLogger("api")
+_error_page = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES / "web"), autoescape=True, undefined=jinja2.StrictUndefined
+).get_template("error.html")
 _FIELD_IN_MESSAGE = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 
 
@@ -19,7 +24,35 @@ def _body(status_code: int, detail: str, extra: dict[str, Any]) -> dict[str, Any
     return {"status_code": status_code, "detail": detail, "extra": extra}
 
 
-def service_error(_: Request[Any, Any, Any], exc: ServiceError) -> Response[dict[str, Any]]:
+# Public pages a customer opens in a browser: an error there is a page, not JSON.
+_PAGES = ("/outages", "/lookup")
+_PAGE_TEXT = {
+    404: ("没有这条停电信息", "No such outage notice",
+          "链接可能有误，或这条信息已不再显示。", "The link may be wrong, or the notice is no longer shown."),
+    429: ("请求太频繁", "Too many requests",
+          "请稍后再试。", "Please try again in a moment."),
+    503: ("暂时无法显示停电信息", "Outage information is unavailable for a moment",
+          "系统正在恢复，请稍后刷新。如您家中停电，请拨打95598报修。",
+          "The service is recovering: reload in a little while. If your power is off, call 95598."),
+}  # fmt: skip
+
+
+def _is_page(request: Request[Any, Any, Any]) -> bool:
+    path = request.url.path
+    return request.method == "GET" and (path == "/" or path.startswith(_PAGES))
+
+
+def _page(status_code: int, headers: dict[str, str] | None = None) -> Response[str]:
+    title_zh, title_en, text_zh, text_en = _PAGE_TEXT[status_code]
+    html = _error_page.render(
+        title_zh=title_zh, title_en=title_en, text_zh=text_zh, text_en=text_en, hotline="95598"
+    )
+    return Response(html, status_code=status_code, media_type=MediaType.HTML, headers=headers)
+
+
+def service_error(request: Request[Any, Any, Any], exc: ServiceError) -> Response[Any]:
+    if exc.status_code in _PAGE_TEXT and _is_page(request):
+        return _page(exc.status_code)
     # Lets a browser ask for the key (user name anything, password the key) on dispatch pages.
     headers = {"WWW-Authenticate": 'Basic realm="dispatch"'} if exc.status_code == 401 else None
     return Response(
@@ -72,19 +105,23 @@ def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Res
     return Response(_body(400, detail, {**first, "errors": errors}), status_code=400)
 
 
-def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     extra = exc.extra if isinstance(exc.extra, dict) else {}
     headers = dict(exc.headers or {})
     if exc.status_code == 429:
         # The public limit counts per second: a client may try again in one.
         headers.setdefault("Retry-After", "1")
         extra = {"rule": "rate_limit", **extra}
+    if exc.status_code in _PAGE_TEXT and _is_page(request):
+        return _page(exc.status_code, headers)
     return Response(_body(exc.status_code, exc.detail, extra), status_code=exc.status_code, headers=headers)
 
 
 def store_unavailable(
-    _: Request[Any, Any, Any], exc: RedisConnectionError | RedisTimeoutError
-) -> Response[dict[str, Any]]:
+    request: Request[Any, Any, Any], exc: RedisConnectionError | RedisTimeoutError
+) -> Response[Any]:
+    if _is_page(request):
+        return _page(503, {"Retry-After": "5"})
     return Response(
         _body(503, "the outage store is unreachable; try again shortly", {"rule": "store_available"}),
         status_code=503,

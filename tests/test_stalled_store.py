@@ -120,6 +120,10 @@ async def test_every_route_answers_within_two_seconds_while_redis_is_stalled_the
             assert elapsed < 2.0, (path, elapsed)
             assert answer.status_code == 503, (path, answer.status_code, answer.text[:200])
             assert int(answer.headers.get("retry-after", "0")) > 0, (path, answer.headers)
+            if path == "/" or path.startswith(("/outages", "/lookup")):
+                # A customer's browser gets a page saying so, not JSON.
+                assert answer.headers["content-type"].startswith("text/html"), path
+                assert "95598" in answer.text
         started = time.monotonic()
         call = await client.post(
             "/ivr/voice", **_signed("/ivr/voice", {"From": phone(1), "To": "+8695598", "CallSid": "CA1"})

@@ -231,7 +231,8 @@ async def test_searches_are_rate_limited_per_client_but_cached_pages_never_are(
         refused = searches[-1]
         assert refused.status_code == 429
         assert int(refused.headers["retry-after"]) >= 1
-        assert refused.json()["extra"]["rule"] == "rate_limit"
+        # The search is a page: a customer's browser gets a page saying to try again.
+        assert refused.headers["content-type"].startswith("text/html") and "请稍后再试" in refused.text
         # The dispatch API is not throttled by this.
         dispatch = [
             (await client.get("/api/v1/outages", headers=keys.headers("reviewer"))).status_code
@@ -296,3 +297,15 @@ async def test_the_list_puts_what_is_on_now_first_then_what_comes_then_what_ende
     page = (await client.get("/")).text
     positions = [page.index(title) for title in ("Huamu cable fault", "Sooner work", "Dropped work")]
     assert positions == sorted(positions)
+
+
+async def test_a_dead_outage_link_is_a_page_not_json(client: Client) -> None:
+    for path in ("/outages/OUT-NOPE", "/outages/OUT-NOPE?lang=en"):
+        answer = await client.get(path)
+        assert answer.status_code == 404
+        assert answer.headers["content-type"].startswith("text/html")
+        assert "没有这条停电信息" in answer.text and 'href="/"' in answer.text
+    # The JSON API keeps answering JSON.
+    assert (await client.get("/api/v1/public/outages?status=bogus")).headers["content-type"].startswith(
+        "application/json"
+    )

@@ -17,6 +17,7 @@ from api.cache import RenderedCache, cache_key
 from api.live import Broadcaster
 from api.web_text import PUBLIC_KINDS, TEXT, language_of
 from schemas.clock import Clock
+from schemas.customers import address_key
 from schemas.errors import NotFound
 from schemas.public import PublicOutage, customer_order, is_public, phase
 from schemas.regions import region_name, zone_name
@@ -120,20 +121,27 @@ async def lookup_page(
     found: list[PublicOutage] | None = None
     unknown_account = False
     if query:
-        customer = await CustomerStore(redis).get(query)
+        customers, store = CustomerStore(redis), WebStore(redis)
+        customer = await customers.get(query)
         if customer is not None:
-            feeders, areas = [customer.feeder], [customer.transformer_area]
+            feeders, areas = {customer.feeder}, {customer.transformer_area}
         else:
-            unknown_account = query.isdigit()
-            feeders, areas = [query], [query]
+            # A street address (the registry's addresses, customers' own, never shown), or a
+            # feeder or transformer-area code.
+            feeders, areas = await customers.supply_at_address(query)
+            unknown_account = query.isdigit() and not feeders
+            feeders.add(query)
+            areas.add(query)
         now = clock()
-        found = [
-            o
-            for o in await WebStore(redis).affecting(
-                feeders=[f for f in feeders if f], areas=[a for a in areas if a]
-            )
-            if phase(o, now) in ("upcoming", "in_progress")
-        ]
+        matches = await store.affecting(
+            feeders=sorted(f for f in feeders if f), areas=sorted(a for a in areas if a)
+        )
+        # And the published area descriptions that name the address ("张江路292号" in "张江路290号、292号").
+        key = address_key(query)
+        if key and len(key) >= 3:
+            named = [o for o in await store.visible(None, now) if key in address_key(o.area_description)]
+            matches += [o for o in named if o.id not in {m.id for m in matches}]
+        found = [o for o in matches if phase(o, now) in ("upcoming", "in_progress")]
     context.update(q=query, found=found, unknown_account=unknown_account)
     return Template(template_name="web/lookup.html", context=context)
 

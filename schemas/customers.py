@@ -2,6 +2,8 @@
 
 import codecs
 import csv
+import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 
 import msgspec
@@ -56,6 +58,18 @@ class RowProblem(msgspec.Struct, frozen=True):
 
 class FileProblem(ValueError):
     """The file as a whole cannot be read (missing columns): nothing is imported."""
+
+
+_SPACE_OR_PUNCTUATION = re.compile(r"[\s,，.。·、:：;；'\"()（）\-—_/#]+")
+
+
+def address_key(text: str) -> str:
+    """An address as people write it, in one form: full-width digits and letters as ASCII (NFKC),
+    no spaces or punctuation, 號 as 号, and no closing 号 ("张江路２９２号" = "张江路 292" =
+    "张江路292号"). Empty when nothing is left."""
+    normal = unicodedata.normalize("NFKC", text).lower().replace("號", "号")
+    normal = _SPACE_OR_PUNCTUATION.sub("", normal)
+    return normal.removesuffix("号")
 
 
 def e164(raw: str, default_region: str = "CN") -> str:

@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
-from schemas.customers import Customer
+from schemas.customers import Customer, address_key
 from schemas.deliveries import Reach
 from store import keys
 
@@ -20,6 +20,8 @@ BATCH = 2000
 
 def _index_keys(customer: Customer) -> set[str]:
     found = {keys.accounts_of_phone(customer.phone)}
+    if address_key(customer.address):
+        found.add(keys.customers_at_address(address_key(customer.address)))
     if customer.feeder:
         found.add(keys.customers_on_feeder(customer.region, customer.feeder))
     if customer.transformer_area:
@@ -136,6 +138,18 @@ class CustomerStore:
             return []
         raws = await self.redis.mget([keys.customer(a) for a in accounts])
         return [None if r is None else _decoder.decode(r) for r in raws]
+
+    async def supply_at_address(self, address: str) -> tuple[set[str], set[str]]:
+        """The feeders and transformer areas of the customers registered at `address` (nothing
+        about who they are)."""
+        key = address_key(address)
+        if not key:
+            return set(), set()
+        accounts = sorted(a.decode() for a in await self.redis.smembers(keys.customers_at_address(key)))
+        found = [c for c in await self.many(accounts) if c is not None]
+        return {c.feeder for c in found if c.feeder}, {
+            c.transformer_area for c in found if c.transformer_area
+        }
 
     async def accounts_of_phone(self, phone: str) -> list[str]:
         return sorted(a.decode() for a in await self.redis.smembers(keys.accounts_of_phone(phone)))

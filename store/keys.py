@@ -70,6 +70,11 @@ def important_customers(region: str) -> str:
     return f"{PREFIX}:cidx:{region}:important"
 
 
+def customers_at_address(address_key: str) -> str:
+    """Accounts registered at an address, in schemas.customers.address_key's form."""
+    return f"{PREFIX}:caddr:{address_key}"
+
+
 def accounts_of_phone(phone: str) -> str:
     return f"{PREFIX}:cphone:{phone}"
 

@@ -306,6 +306,31 @@ async def test_a_dead_outage_link_is_a_page_not_json(client: Client) -> None:
         assert answer.headers["content-type"].startswith("text/html")
         assert "没有这条停电信息" in answer.text and 'href="/"' in answer.text
     # The JSON API keeps answering JSON.
-    assert (await client.get("/api/v1/public/outages?status=bogus")).headers["content-type"].startswith(
-        "application/json"
+    assert (
+        (await client.get("/api/v1/public/outages?status=bogus"))
+        .headers["content-type"]
+        .startswith("application/json")
     )
+
+
+async def test_lookup_by_street_address_as_customers_write_it(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    text = (
+        HEADER.rstrip("\n")
+        + ",address\n"
+        + row("ZJ292", phone(7), feeder="F7").rstrip("\n")
+        + ",张江路292号\n"
+    )
+    await client.post("/api/v1/customers/import", content=text, headers=keys.headers("submitter"))
+    await _world(client, keys, clock, run_channels)
+    described = outage_body(clock(), external_id="AD", title="Kejiao works", area_description="科苑路88号、90号",
+                            scope={"feeders": ["F-OTHER"]})  # fmt: skip
+    await submit_and_approve(client, keys, described)
+    await run_channels()
+    for query in ("张江路292号", "张江路２９２号", "张江路 292", "张江路292號"):
+        page = (await client.get("/lookup", params={"q": query})).text
+        assert "Huamu cable fault" in page, query  # the fault on that address's feeder
+        assert "ZJ292" not in page and phone(7) not in page and "Name ZJ292" not in page
+    assert "Kejiao works" in (await client.get("/lookup", params={"q": "科苑路８８号"})).text
+    assert "没有查到" in (await client.get("/lookup", params={"q": "张江路999号"})).text

@@ -1,6 +1,7 @@
 """Customer registry: CSV import (API and CLI share it), lookup and removal."""
 
 import asyncio
+import io
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
@@ -130,18 +131,22 @@ class CustomerController(Controller):
         _require_submitter(caller)
         # Read raw: Litestar would decode a body it has no codec for as JSON.
         body = await request.body()
+        refusal = Unprocessable(
+            f"body: the file is neither UTF-8 nor GBK/GB18030: {CONVERT_HINT}", field="body", rule="encoding"
+        )
         try:
-            text = body.decode(file_encoding(body[:ENCODING_SAMPLE]))
-        except (FileProblem, UnicodeDecodeError):
-            raise Unprocessable(
-                f"body: the file is neither UTF-8 nor GBK/GB18030: {CONVERT_HINT}",
-                field="body",
-                rule="encoding",
-            ) from None
+            encoding = file_encoding(body[:ENCODING_SAMPLE])
+        except FileProblem:
+            raise refusal from None
+        # Lines are decoded as the import reads them (BytesIO shares the body's bytes): the file is
+        # in memory once, not again as one string and again as a list of lines.
+        lines = io.TextIOWrapper(io.BytesIO(body), encoding=encoding, newline="")
         try:
-            return await import_customers(redis, text.splitlines(keepends=True), caller.region)
+            return await import_customers(redis, lines, caller.region)
         except FileProblem as exc:
             raise Unprocessable(str(exc), field="body", rule="csv_header") from None
+        except UnicodeDecodeError:
+            raise refusal from None
 
     @get("/{account:str}", summary="One customer")
     async def read(

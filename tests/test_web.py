@@ -334,3 +334,13 @@ async def test_lookup_by_street_address_as_customers_write_it(
         assert "ZJ292" not in page and phone(7) not in page and "Name ZJ292" not in page
     assert "Kejiao works" in (await client.get("/lookup", params={"q": "科苑路８８号"})).text
     assert "没有查到" in (await client.get("/lookup", params={"q": "张江路999号"})).text
+
+
+async def test_a_cancelled_card_shows_its_times_as_called_off(
+    client: Client, keys: Keys, clock: FakeClock, run_channels: Any
+) -> None:
+    world = await _world(client, keys, clock, run_channels)
+    page = (await client.get("/")).text
+    start = page.index(f'id="outage-{world["cancelled"]["id"]}"')
+    card = page[start : page.index("</article>", start)]
+    assert "原定时间（已取消）" in card and "<s>" in card and "预计恢复" not in card

@@ -2,6 +2,7 @@
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -160,10 +161,7 @@ async def cap_index(
     rendered: NamedDependency[RenderedCache],
 ) -> Response[bytes]:
     """The current alert of every outage still on the list: its latest notice."""
-
-    async def render() -> bytes:
-        return await _cap_index(region, redis, settings, clock)
-
+    render = partial(_cap_index, region, redis, settings, clock)
     return await _conditional(
         request, redis, clock, rendered, render, media_type="application/atom+xml", max_age=60
     )
@@ -209,10 +207,7 @@ async def calendar_feed(
     rendered: NamedDependency[RenderedCache],
 ) -> Response[bytes]:
     """Planned and temporary outages of a region, for a calendar app to subscribe to."""
-
-    async def render() -> bytes:
-        return await _calendar(region, redis, settings, clock)
-
+    render = partial(_calendar, region, redis, settings, clock)
     # Litestar adds "; charset=utf-8" to text/ types itself.
     return await _conditional(
         request, redis, clock, rendered, render, media_type="text/calendar", max_age=300

@@ -28,3 +28,15 @@ def start_api(env: dict[str, str], log: IO[bytes]) -> tuple[subprocess.Popen[byt
     base = f"http://127.0.0.1:{env['PORT']}"
     assert healthy(api, base, 60), "the API did not start"
     return api, base
+
+
+def run_cli(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`outage-notice ...` as an operator types it; its output and exit code."""
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -2,25 +2,13 @@
 that scripts can trust, files as Excel on Chinese Windows saves them."""
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from store.embedded import EmbeddedRedis
 from tests.customers import HEADER, phone, row
-
-
-def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from tests.processes import run_cli
 
 
 @pytest.fixture
@@ -41,7 +29,7 @@ def env(redis_server: EmbeddedRedis, tmp_path: Path) -> dict[str, str]:
 def test_ordinary_mistakes_get_one_line_and_no_traceback(
     env: dict[str, str], args: tuple[str, ...], extra_env: dict[str, str], says: str
 ) -> None:
-    done = _cli(*args, env={**env, **extra_env})
+    done = run_cli(*args, env={**env, **extra_env})
     assert done.returncode == 2, done
     assert says in done.stderr and "Traceback" not in done.stderr + done.stdout, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
@@ -56,19 +44,19 @@ def test_a_gbk_file_from_excel_imports_and_a_file_of_rejects_fails(
             "gbk"
         )
     )
-    done = _cli("customers", "import", str(gbk), env=env)
+    done = run_cli("customers", "import", str(gbk), env=env)
     assert done.returncode == 0, done.stderr
     assert "1 rows in (1 new" in done.stdout
     with_bom = tmp_path / "bom.csv"
     with_bom.write_bytes("\ufeff".encode() + (HEADER + row("U1", phone(2))).encode())
-    assert _cli("customers", "import", str(with_bom), env=env).returncode == 0
+    assert run_cli("customers", "import", str(with_bom), env=env).returncode == 0
     neither = tmp_path / "latin.csv"
     neither.write_bytes(HEADER.encode() + b"\xff\xfe\xfd,\x80\x81\n")
-    refused = _cli("customers", "import", str(neither), env=env)
+    refused = run_cli("customers", "import", str(neither), env=env)
     assert refused.returncode == 2 and "iconv" in refused.stderr
     rejects = tmp_path / "rejects.csv"
     rejects.write_text(HEADER + "".join(row(f"R{n}", "12345") for n in range(8)))
-    failed = _cli("customers", "import", str(rejects), env=env)
+    failed = run_cli("customers", "import", str(rejects), env=env)
     assert failed.returncode == 1
     assert "0 rows in" in failed.stdout and "8 rejected" in failed.stdout
     reasons = failed.stderr.strip().splitlines()

@@ -13,18 +13,7 @@ import httpx
 import pytest
 
 from store.embedded import EmbeddedRedis, free_port
-from tests.processes import healthy
-
-
-def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.processes import healthy, run_cli
 
 
 @pytest.fixture
@@ -59,20 +48,20 @@ def service(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
 
 def test_new_user_walkthrough(service: tuple[str, dict[str, str]]) -> None:
     base, env = service
-    created = _cli(
+    created = run_cli(
         "keys", "create", "--name", "Li", "--centre", "jinshan-dispatch", "--region", "310116", "--roles", "submitter",
         env=env,
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
     secret = next(line.split()[1] for line in created.stdout.splitlines() if line.startswith("secret:"))
-    reviewer = _cli(
+    reviewer = run_cli(
         "keys", "create", "--name", "Wang", "--centre", "jinshan-dispatch", "--region", "310116", "--roles", "reviewer",
         env=env,
     )  # fmt: skip
     reviewer_secret = next(
         line.split()[1] for line in reviewer.stdout.splitlines() if line.startswith("secret:")
     )
-    listed = _cli("keys", "list", env=env)
+    listed = run_cli("keys", "list", env=env)
     assert "jinshan-dispatch" in listed.stdout
     assert secret not in listed.stdout
 
@@ -162,18 +151,18 @@ def _worker_pid(parent: int, missing_ok: bool = False) -> int | None:
 def test_keys_cli_without_a_running_service_uses_the_data_folder(tmp_path: Path) -> None:
     env = {**os.environ, "DATA_DIR": str(tmp_path)}
     env.pop("REDIS_URL", None)
-    created = _cli(
+    created = run_cli(
         "keys", "create", "--name", "a", "--centre", "c", "--region", "1", "--roles", "reviewer", env=env
     )
     assert created.returncode == 0, created.stderr
-    bad_role = _cli(
+    bad_role = run_cli(
         "keys", "create", "--name", "a", "--centre", "c", "--region", "1", "--roles", "boss", env=env
     )
     assert bad_role.returncode == 2
     assert "submitter, reviewer, emergency" in bad_role.stderr
     with EmbeddedRedis(tmp_path / "redis") as server:
         env["REDIS_URL"] = server.url
-        assert " c " in _cli("keys", "list", env=env).stdout
+        assert " c " in run_cli("keys", "list", env=env).stdout
 
 
 def test_a_second_start_on_the_same_data_or_port_is_refused_in_one_line(
@@ -182,18 +171,18 @@ def test_a_second_start_on_the_same_data_or_port_is_refused_in_one_line(
     base, env = service
     url_file = Path(env["DATA_DIR"]) / "redis" / "redis.url"
     before = url_file.read_text()
-    same_data = _cli("serve", env={**env, "PORT": str(free_port())})
+    same_data = run_cli("serve", env={**env, "PORT": str(free_port())})
     assert same_data.returncode == 2
     assert "in use by process" in same_data.stderr and len(same_data.stderr.strip().splitlines()) == 1
     assert "API docs" not in same_data.stdout and "Traceback" not in same_data.stderr
-    same_port = _cli("serve", env={**env, "DATA_DIR": str(tmp_path / "other")})
+    same_port = run_cli("serve", env={**env, "DATA_DIR": str(tmp_path / "other")})
     assert same_port.returncode == 2
     assert "cannot listen on" in same_port.stderr and same_port.stdout == ""
     assert not (tmp_path / "other").exists()
     # The running service is untouched: its store's address is where it was, and a key made now
     # through it works at once.
     assert url_file.read_text() == before
-    made = _cli(
+    made = run_cli(
         "keys", "create", "--name", "n", "--centre", "c", "--region", "310115", "--roles", "reviewer", env=env
     )
     secret = next(line.split()[1] for line in made.stdout.splitlines() if line.startswith("secret:"))

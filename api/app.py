@@ -26,19 +26,19 @@ from api.errors import EXCEPTION_HANDLERS
 from api.feeds import atom_feed, calendar_feed, cap_document, cap_index
 from api.ivr import WebhookToken, incoming_call, menu_step
 from api.live import Broadcaster
-from api.logs import request_logging
 from api.metrics import ProcessMetrics, health, metrics, ready
 from api.notices import NoticeController
 from api.outages import OutageController
 from api.public_api import public_outages
 from api.reviews import ReviewController
-from api.service import OutageService
 from api.twilio_hooks import sms_inbound, sms_status
 from api.web import live_events, lookup_page, outage_list, outage_page
 from publishers.sms_text import TEMPLATES, SmsTexts
 from schemas.clock import Clock, clock_in
 from schemas.rules import lead_time_description
 from schemas.settings import Settings, SettingsError
+from services.logs import request_logging
+from services.outages import OutageService
 from store.api_keys import ApiKeyStore
 
 # Public routes that do work per request: a search, a held-open live connection. The pages, feeds
@@ -163,7 +163,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
         on_shutdown=[broadcaster.close],
         state=State({"broadcaster": broadcaster}),
         middleware=[request_logging, *public_rate_limit(settings)],
-        # Logging is set up once per process (api.logs); the app must not replace it.
+        # Logging is set up once per process (services.logs); the app must not replace it.
         logging_config=None,
         debug=False,
     )

@@ -7,8 +7,8 @@ connects on first use (a process's event loop does not exist before uvicorn star
 from litestar import Litestar
 
 from api.app import create_app
-from api.logs import configure_logging
 from schemas.settings import settings_from_env
+from services.logs import configure_logging
 from store.connection import connect
 
 

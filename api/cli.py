@@ -28,12 +28,12 @@ from api.customers import import_customers
 from api.demo import load_demo
 from api.demo_customers import synthetic_customers
 from api.live import Broadcaster
-from api.logs import configure_logging
-from api.service import OutageService
 from schemas.clock import clock_in
 from schemas.customers import CONVERT_HINT, ENCODING_SAMPLE, FileProblem, ImportReport, file_encoding
 from schemas.kinds import Role
 from schemas.settings import Settings, SettingsError, settings_from_env
+from services.logs import configure_logging
+from services.outages import OutageService
 from store.api_keys import ApiKeyStore
 from store.connection import connect
 from store.customers import CustomerStore

@@ -13,13 +13,13 @@ from litestar.response import Template
 from redis.asyncio import Redis
 
 from api.query_times import RFC3339, query_time
-from api.service import OutageService
 from publishers.sms_text import LANGUAGES, SmsTexts
 from schemas.compliance import ComplianceReport, NoticeRow, compliance_report, notice_rows, with_delivery
 from schemas.errors import Forbidden
 from schemas.keys import ApiKey
 from schemas.notices import notice_of
 from schemas.outage import Outage
+from services.outages import OutageService
 from store.dispatch import DispatchLedger
 from store.sms import SmsLedger
 

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 
 from arq.connections import ArqRedis
 
-from api.service import OutageService
 from schemas.keys import ApiKey
 from schemas.kinds import ChangeType, OutageKind
 from schemas.outage import ChangeRequest, OutageSubmission, Scope
 from schemas.settings import Settings
+from services.outages import OutageService
 
 DAYS = 30
 

@@ -17,10 +17,10 @@ from schemas.clock import Clock
 from schemas.customers import e164
 from schemas.ivr import PARENT, PROMPTS, IvrOutage, State, describe, planned_soon, relevant
 from schemas.settings import Settings
+from services.jobs import enqueue_ivr_sms
 from store.customers import CustomerStore
 from store.ivr import IvrIndex
 
-SEND_IVR_SMS_JOB = "send_ivr_sms"
 GATHER_TIMEOUT = 6
 
 
@@ -233,15 +233,7 @@ class Menu:
         call_sid = call.params.get("CallSid", "unknown")
         # One message per call and menu (and account): the job id and the ledger entry say so.
         request = f"{call_sid}:{state.value}" + (f":{call.account}" if call.account else "")
-        await self.redis.enqueue_job(
-            SEND_IVR_SMS_JOB,
-            phone,
-            body,
-            call.language,
-            request,
-            _job_id=f"ivr-sms:{request}",
-            _queue_name=call.settings.queue_name,
-        )
+        await enqueue_ivr_sms(self.redis, call.settings.queue_name, phone, body, call.language, request)
         return await self.show(State.SMS_SENT)
 
 

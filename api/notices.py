@@ -6,7 +6,6 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from redis.asyncio import Redis
 
-from api.service import OutageService
 from publishers.sms import SmsPublisher
 from publishers.sms_text import LANGUAGES, SmsTexts
 from schemas.deliveries import DeliveryReport, NoticeDelivery, NoticePreview, SmsPreview, sms_delivery
@@ -15,6 +14,7 @@ from schemas.notices import ORIGINAL_NOTICE, notice_of
 from schemas.settings import Settings
 from schemas.sms import sms_size
 from schemas.workflow import preview_notice, review_version
+from services.outages import OutageService
 from store.dispatch import DispatchLedger
 from store.sms import SmsLedger
 

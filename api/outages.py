@@ -18,7 +18,6 @@ from api.examples import (
     RESTORED,
 )
 from api.query_times import RFC3339, query_time
-from api.service import OutageService
 from api.strict_body import strictly
 from schemas.errors import Forbidden
 from schemas.keys import ApiKey
@@ -33,6 +32,7 @@ from schemas.outage import (
     Rejection,
 )
 from schemas.workflow import review_version
+from services.outages import OutageService
 
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 # Beyond any region's records, and inside what Redis takes as an index (64-bit).
@@ -157,8 +157,7 @@ class OutageController(Controller):
         caller: NamedDependency[ApiKey],
         outages: NamedDependency[OutageService],
     ) -> list[HistoryEntry]:
-        await outages.get(outage_id, caller)
-        return await outages.store.history(outage_id)
+        return await outages.history(outage_id, caller)
 
     @post(
         "/{outage_id:str}/approve",

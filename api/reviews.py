@@ -3,11 +3,9 @@
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
-from api.service import OutageService
 from schemas.keys import ApiKey
-from schemas.reviews import ReviewItem, overdue_item, review_item
-from schemas.timeline import is_overdue
-from store.timeline import Timeline
+from schemas.reviews import ReviewItem
+from services.outages import OutageService
 
 
 class ReviewController(Controller):
@@ -27,12 +25,4 @@ class ReviewController(Controller):
     async def queue(
         self, caller: NamedDependency[ApiKey], outages: NamedDependency[OutageService]
     ) -> list[ReviewItem]:
-        now = outages.clock()
-        items = [
-            review_item(o, now, outages.settings.lead_times) for o in await outages.awaiting_review(caller)
-        ]
-        for outage_id in await Timeline(outages.redis).overdue(caller.region):
-            outage = await outages.store.get(outage_id)
-            if is_overdue(outage, now):
-                items.append(overdue_item(outage, now))
-        return sorted(items, key=lambda item: item.deadline)
+        return await outages.review_queue(caller)

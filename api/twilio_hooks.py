@@ -7,13 +7,13 @@ from litestar.di import NamedDependency
 from redis.asyncio import Redis
 from twilio.twiml.messaging_response import MessagingResponse
 
-from api.service import OutageService
 from api.twilio_signature import WEBHOOK_MAX_BODY, verified_params
 from schemas.customers import e164
 from schemas.errors import NotFound
 from schemas.kinds import MARKETING_KINDS, Status
 from schemas.outage import Outage
 from schemas.settings import Settings
+from services.outages import OutageService
 from store.customers import CustomerStore
 from store.sms import SmsLedger
 

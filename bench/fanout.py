@@ -25,13 +25,13 @@ from arq.connections import RedisSettings, create_pool
 
 from api.customers import import_customers
 from api.demo_customers import NETWORK, synthetic_customers
-from api.service import OutageService
 from publishers.sms import SmsPublisher
 from schemas.clock import clock_in
 from schemas.kinds import OutageKind, Role
 from schemas.notices import notice_of
 from schemas.outage import OutageSubmission, Scope
 from schemas.settings import Settings
+from services.outages import OutageService
 from store.api_keys import ApiKeyStore
 from store.embedded import EmbeddedRedis
 from store.sms import SmsLedger

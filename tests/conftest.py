@@ -13,12 +13,12 @@ import pytest
 import structlog
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
-from api.logs import configure_logging
-from api.service import OutageService
 from publishers.registry import PublisherRegistry
 from schemas.keys import ApiKey
 from schemas.kinds import Role
 from schemas.settings import Settings
+from services.logs import configure_logging
+from services.outages import OutageService
 from store.api_keys import ApiKeyStore
 from store.embedded import EmbeddedRedis
 from tests.asgi import app_client
@@ -44,7 +44,7 @@ class FakeClock:
 
 @pytest.fixture
 def log_lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
-    monkeypatch.setattr("api.logs._request_log", None)
+    monkeypatch.setattr("services.logs._request_log", None)
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     stream = io.StringIO()

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.logs import mask
+from services.logs import mask
 from tests.bodies import outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row

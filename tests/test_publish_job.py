@@ -7,12 +7,13 @@ from arq.connections import ArqRedis
 
 from schemas.kinds import NoticeEvent
 from schemas.settings import Settings
+from services.jobs import enqueue_publish, publish_job_id
 from store.dispatch import DispatchLedger
 from tests.bodies import iso, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.flows import approve, submit_and_approve
 from tests.recording import RecordingPublisher
-from workers.publish import enqueue_publish, publish_job_id, publish_notice, redispatch_lost
+from workers.publish import publish_notice, redispatch_lost
 
 Client = httpx.AsyncClient
 

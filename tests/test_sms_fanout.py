@@ -14,6 +14,7 @@ from publishers.sms_providers.outbox import OutboxProvider
 from publishers.sms_text import SmsTexts
 from schemas.notices import notice_of
 from schemas.settings import Settings
+from services.jobs import enqueue_publish, publish_job_id
 from store import keys as store_keys
 from store.customers import CustomerStore
 from store.outages import OutageStore
@@ -23,7 +24,6 @@ from tests.bodies import fault_body, iso, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
 from tests.flows import approve, submit_and_approve
-from workers.publish import enqueue_publish, publish_job_id
 from workers.sms import WAITING_LOOKS, send_sms_batch, sweep_stalled_fanouts
 from workers.worker import build_worker
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from arq.connections import ArqRedis
 
-from api.service import OutageService
 from schemas.settings import Settings
+from services.outages import OutageService
 from store import keys as store_keys
 from store.sms import SmsLedger
 from tests.bodies import fault_body

@@ -7,9 +7,9 @@ import structlog
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from api.logs import configure_logging
 from schemas.clock import clock_in
 from schemas.settings import SettingsError, settings_from_env
+from services.logs import configure_logging
 from workers.worker import build_worker
 
 log = structlog.get_logger("workers")

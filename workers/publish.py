@@ -5,7 +5,6 @@ from typing import Any
 
 import structlog
 from arq import Retry
-from arq.connections import ArqRedis
 
 from publishers.base import PermanentPublishError, RetryablePublishError
 from publishers.registry import PublisherRegistry
@@ -14,6 +13,7 @@ from schemas.kinds import Status
 from schemas.notices import Notice, notice_of
 from schemas.outage import HistoryEntry, Outage
 from schemas.timeline import DEFAULT_REMINDERS, follow_ups
+from services.jobs import enqueue_publish
 from store.dispatch import DispatchLedger
 from store.outages import OutageStore
 from store.stats import Stats
@@ -21,24 +21,8 @@ from store.timeline import Timeline
 
 log = structlog.get_logger("workers.publish")
 
-PUBLISH_JOB = "publish_notice"
 # A notice still pending this long after publication lost its job; the sweep enqueues it again.
 LOST_AFTER = timedelta(minutes=2)
-
-
-def publish_job_id(outage_id: str, notice_id: str) -> str:
-    return f"publish:{outage_id}:{notice_id}"
-
-
-async def enqueue_publish(queue: ArqRedis, queue_name: str, outage_id: str, notice_id: str) -> None:
-    # A fixed job id: arq drops the enqueue while the same notice's job is queued or running.
-    await queue.enqueue_job(
-        PUBLISH_JOB,
-        outage_id,
-        notice_id,
-        _job_id=publish_job_id(outage_id, notice_id),
-        _queue_name=queue_name,
-    )
 
 
 async def publish_notice(ctx: dict[str, Any], outage_id: str, notice_id: str) -> dict[str, str]:

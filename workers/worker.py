@@ -20,12 +20,13 @@ from publishers.sms_text import SmsTexts
 from publishers.web import WebPublisher
 from schemas.clock import Clock
 from schemas.settings import Settings
+from services.jobs import PUBLISH_JOB, SEND_IVR_SMS_JOB
 from store.connection import connect
 from store.dispatch import DispatchLedger
 from store.jobs import job_lease
 from store.outages import OutageStore
 from store.sms import SmsLedger
-from workers.publish import PUBLISH_JOB, publish_notice, redispatch_lost
+from workers.publish import publish_notice, redispatch_lost
 from workers.sms import release_held_sms, send_ivr_sms, send_sms_batch, sweep_stalled_fanouts
 from workers.timeline import fire_due
 
@@ -107,7 +108,7 @@ def build_worker(
         functions=[
             func(leased(publish_notice), name=PUBLISH_JOB, keep_result=60, max_tries=20),
             # One per call and menu: a repeated key press does not send twice.
-            func(leased(send_ivr_sms), name="send_ivr_sms", keep_result=3600, max_tries=5),
+            func(leased(send_ivr_sms), name=SEND_IVR_SMS_JOB, keep_result=3600, max_tries=5),
             func(
                 leased(send_sms_batch),
                 name=SEND_BATCH_JOB,

@@ -9,10 +9,11 @@ from schemas.clock import Clock
 from schemas.errors import Conflict
 from schemas.keys import ApiKey
 from schemas.kinds import OutageKind, Status
-from schemas.outage import ChangeRequest, Outage, OutageSubmission
+from schemas.outage import ChangeRequest, HistoryEntry, Outage, OutageSubmission
+from schemas.reviews import ReviewItem, overdue_item, review_item
 from schemas.rules import is_active, review_deadline
 from schemas.settings import Settings
-from schemas.timeline import Event, Timed, fault_alarm_at
+from schemas.timeline import Event, Timed, fault_alarm_at, is_overdue
 from schemas.workflow import (
     Transition,
     approve,
@@ -24,10 +25,10 @@ from schemas.workflow import (
     same_submission,
     submit,
 )
+from services.jobs import enqueue_publish
 from store.customers import CustomerStore
 from store.outages import OutageStore
 from store.timeline import Timeline
-from workers.publish import enqueue_publish
 
 
 class OutageService:
@@ -145,3 +146,18 @@ class OutageService:
 
     async def awaiting_review(self, caller: ApiKey) -> list[Outage]:
         return await self.store.awaiting_review(caller.region)
+
+    async def history(self, outage_id: str, caller: ApiKey) -> list[HistoryEntry]:
+        await self.get(outage_id, caller)
+        return await self.store.history(outage_id)
+
+    async def review_queue(self, caller: ApiKey) -> list[ReviewItem]:
+        """What awaits review in the caller's region, and the published outages past their expected
+        restoration (overdue), sorted by deadline."""
+        now = self.clock()
+        items = [review_item(o, now, self.settings.lead_times) for o in await self.awaiting_review(caller)]
+        for outage_id in await Timeline(self.redis).overdue(caller.region):
+            outage = await self.store.get(outage_id)
+            if is_overdue(outage, now):
+                items.append(overdue_item(outage, now))
+        return sorted(items, key=lambda item: item.deadline)

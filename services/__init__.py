@@ -1,0 +1,1 @@
+"""What the system does, shared by the HTTP handlers (api/) and the jobs (workers/)."""

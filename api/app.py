@@ -37,8 +37,10 @@ from publishers.sms_text import TEMPLATES, SmsTexts
 from schemas.clock import Clock, clock_in
 from schemas.rules import lead_time_description
 from schemas.settings import Settings, SettingsError
+from services.customers import CustomerService
 from services.logs import request_logging
 from services.outages import OutageService
+from services.public import PublicService
 from store.api_keys import ApiKeyStore
 
 # Public routes that do work per request: a search, a held-open live connection. The pages, feeds
@@ -89,6 +91,8 @@ def dev_pages(settings: Settings) -> list[Any]:
 def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) -> Litestar:
     now: Clock = clock or clock_in(settings.zone)
     service = OutageService(settings, redis, now)
+    customers = CustomerService(redis)
+    public = PublicService(redis)
     api_keys = ApiKeyStore(redis)
     sms_texts = SmsTexts(settings.zone, settings.hotline, settings.sms_signature)
     broadcaster = Broadcaster(redis)
@@ -134,6 +138,8 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
         ],
         dependencies={
             "outages": Provide(lambda: service, use_cache=True, sync_to_thread=False),
+            "customers": Provide(lambda: customers, use_cache=True, sync_to_thread=False),
+            "public": Provide(lambda: public, use_cache=True, sync_to_thread=False),
             "api_keys": Provide(lambda: api_keys, use_cache=True, sync_to_thread=False),
             "caller": Provide(provide_caller),
             "redis": Provide(lambda: redis, use_cache=True, sync_to_thread=False),

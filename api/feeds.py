@@ -11,7 +11,6 @@ import jinja2
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from redis.asyncio import Redis
 
 from api.cache import RenderedCache, cache_key
 from api.conditional import etag_of, not_modified, unchanged, validators
@@ -23,7 +22,7 @@ from schemas.kinds import OutageKind
 from schemas.public import PublicOutage, is_public, phase
 from schemas.regions import region_name
 from schemas.settings import Settings
-from store.web import WebStore
+from services.public import PublicService
 
 FEED_ENTRIES = 100
 _env = jinja2.Environment(
@@ -39,7 +38,7 @@ def _xml(template: str, **context: Any) -> bytes:
 
 async def _conditional(
     request: Request[Any, Any, Any],
-    redis: Redis,
+    public: PublicService,
     clock: Clock,
     rendered: RenderedCache,
     render: Callable[[], Awaitable[bytes]],
@@ -49,7 +48,7 @@ async def _conditional(
     last_modified: datetime | None = None,
 ) -> Response[bytes]:
     """A feed with its validators, 304 to a reader whose copy is current, one render per version."""
-    key = cache_key(request.url.path, request.url.query, await WebStore(redis).version(), clock())
+    key = cache_key(request.url.path, request.url.query, await public.version(), clock())
     headers = validators(etag_of(key), last_modified, max_age)
     if unchanged(request, headers["ETag"], last_modified):
         return not_modified(headers)
@@ -80,18 +79,16 @@ def _cap(settings: Settings, outage: PublicOutage, notice_id: str) -> Any:
 async def atom_feed(
     request: Request[Any, Any, Any],
     region: FromPath[str],
-    redis: NamedDependency[Redis],
+    public: NamedDependency[PublicService],
     settings: NamedDependency[Settings],
     clock: NamedDependency[Clock],
     rendered: NamedDependency[RenderedCache],
 ) -> Response[bytes]:
-    async def render() -> bytes:
-        return await _atom(region, redis, settings, clock)
-
-    last = await WebStore(redis).last_published(region)
+    last = await public.last_published(region)
+    render = partial(_atom, region, public, settings, clock)
     return await _conditional(
         request,
-        redis,
+        public,
         clock,
         rendered,
         render,
@@ -101,8 +98,8 @@ async def atom_feed(
     )
 
 
-async def _atom(region: str, redis: Redis, settings: Settings, clock: Clock) -> bytes:
-    notices = await WebStore(redis).notices(region, FEED_ENTRIES)
+async def _atom(region: str, public: PublicService, settings: Settings, clock: Clock) -> bytes:
+    notices = await public.notices(region, FEED_ENTRIES)
     entries = []
     for outage, notice_id in notices:
         update = next(u for u in outage.updates if u.notice == notice_id)
@@ -134,12 +131,12 @@ async def cap_document(
     request: Request[Any, Any, Any],
     outage_id: FromPath[str],
     document: FromPath[str],
-    redis: NamedDependency[Redis],
+    public: NamedDependency[PublicService],
     settings: NamedDependency[Settings],
 ) -> Response[bytes]:
     # Path parameters are whole segments: the ".xml" is part of the document's name.
     notice_id = document.removesuffix(".xml")
-    outage = await WebStore(redis).get(outage_id)
+    outage = await public.get(outage_id)
     update = None if outage is None else next((u for u in outage.updates if u.notice == notice_id), None)
     if outage is None or update is None or not is_public(outage.kind):
         raise NotFound(f"no published notice {outage_id}/{notice_id}", rule="published")
@@ -155,22 +152,22 @@ async def cap_document(
 async def cap_index(
     request: Request[Any, Any, Any],
     region: FromPath[str],
-    redis: NamedDependency[Redis],
+    public: NamedDependency[PublicService],
     settings: NamedDependency[Settings],
     clock: NamedDependency[Clock],
     rendered: NamedDependency[RenderedCache],
 ) -> Response[bytes]:
     """The current alert of every outage still on the list: its latest notice."""
-    render = partial(_cap_index, region, redis, settings, clock)
+    render = partial(_cap_index, region, public, settings, clock)
     return await _conditional(
-        request, redis, clock, rendered, render, media_type="application/atom+xml", max_age=60
+        request, public, clock, rendered, render, media_type="application/atom+xml", max_age=60
     )
 
 
-async def _cap_index(region: str, redis: Redis, settings: Settings, clock: Clock) -> bytes:
+async def _cap_index(region: str, public: PublicService, settings: Settings, clock: Clock) -> bytes:
     now = clock()
     entries = []
-    for outage in await WebStore(redis).visible(region, now):
+    for outage in await public.visible(region, now):
         latest = outage.updates[-1].notice
         alert = _cap(settings, outage, latest)
         entries.append(
@@ -201,20 +198,20 @@ async def _cap_index(region: str, redis: Redis, settings: Settings, clock: Clock
 async def calendar_feed(
     request: Request[Any, Any, Any],
     region: FromPath[str],
-    redis: NamedDependency[Redis],
+    public: NamedDependency[PublicService],
     settings: NamedDependency[Settings],
     clock: NamedDependency[Clock],
     rendered: NamedDependency[RenderedCache],
 ) -> Response[bytes]:
     """Planned and temporary outages of a region, for a calendar app to subscribe to."""
-    render = partial(_calendar, region, redis, settings, clock)
+    render = partial(_calendar, region, public, settings, clock)
     # Litestar adds "; charset=utf-8" to text/ types itself.
     return await _conditional(
-        request, redis, clock, rendered, render, media_type="text/calendar", max_age=300
+        request, public, clock, rendered, render, media_type="text/calendar", max_age=300
     )
 
 
-async def _calendar(region: str, redis: Redis, settings: Settings, clock: Clock) -> bytes:
+async def _calendar(region: str, public: PublicService, settings: Settings, clock: Clock) -> bytes:
     now = clock()
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//State Grid 95598//outage-notice//ZH")
@@ -222,7 +219,7 @@ async def _calendar(region: str, redis: Redis, settings: Settings, clock: Clock)
     calendar.add("x-wr-calname", f"停电计划 {region_name(region)}")
     calendar.add("x-wr-timezone", settings.timezone)
     host = urlsplit(settings.public_base_url).hostname or "localhost"
-    for outage in await WebStore(redis).visible(region, now):
+    for outage in await public.visible(region, now):
         if outage.kind not in (OutageKind.PLANNED, OutageKind.TEMPORARY):
             continue
         event = icalendar.Event()

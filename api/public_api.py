@@ -8,7 +8,6 @@ from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
-from redis.asyncio import Redis
 
 from api.cache import RenderedCache, cache_key
 from api.conditional import etag_of, not_modified, unchanged, validators
@@ -16,7 +15,7 @@ from schemas.clock import Clock
 from schemas.errors import Unprocessable
 from schemas.kinds import OutageKind
 from schemas.public import PublicOutage, customer_order, is_public, phase
-from store.web import WebStore
+from services.public import PublicService
 
 PHASES = ("upcoming", "in_progress", "restored", "cancelled")
 
@@ -45,7 +44,7 @@ class PublicOutageList(msgspec.Struct):
 )
 async def public_outages(
     request: Request[Any, Any, Any],
-    redis: NamedDependency[Redis],
+    public: NamedDependency[PublicService],
     clock: NamedDependency[Clock],
     rendered: NamedDependency[RenderedCache],
     region: Annotated[str | None, QueryParameter()] = None,
@@ -59,15 +58,14 @@ async def public_outages(
     if kind is not None and not is_public(kind):
         raise Unprocessable(f"kind: {kind.value} notices are not public", field="kind", rule="public_kind")
     now = clock()
-    store = WebStore(redis)
-    key = cache_key(request.url.path, request.url.query, await store.version(), now)
+    key = cache_key(request.url.path, request.url.query, await public.version(), now)
     headers = validators(etag_of(key), None, 30)
     if unchanged(request, headers["ETag"]):
         return not_modified(headers)
 
     async def render() -> bytes:
         items = []
-        for outage in customer_order(await store.visible(region, now), now):
+        for outage in customer_order(await public.visible(region, now), now):
             current = phase(outage, now)
             if (kind is None or outage.kind is kind) and (status is None or current == status):
                 items.append(PublicOutageView(**msgspec.structs.asdict(outage), phase=current))

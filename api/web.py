@@ -11,19 +11,16 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
-from redis.asyncio import Redis
 
 from api.cache import RenderedCache, cache_key
 from api.live import Broadcaster
 from api.web_text import PUBLIC_KINDS, TEXT, language_of
 from schemas.clock import Clock
-from schemas.customers import address_key
 from schemas.errors import NotFound
 from schemas.public import PublicOutage, customer_order, is_public, phase
 from schemas.regions import region_name, zone_name
 from schemas.settings import Settings
-from store.customers import CustomerStore
-from store.web import WebStore
+from services.public import PublicService
 
 KEEPALIVE_SECONDS = 15.0
 
@@ -58,7 +55,7 @@ def _page_context(
 @get(["/", "/outages"], include_in_schema=False)
 async def outage_list(
     request: Request[Any, Any, Any],
-    redis: NamedDependency[Redis],
+    public: NamedDependency[PublicService],
     settings: NamedDependency[Settings],
     clock: NamedDependency[Clock],
     rendered: NamedDependency[RenderedCache],
@@ -68,11 +65,10 @@ async def outage_list(
     partial: Query = None,
 ) -> Response[bytes]:
     now = clock()
-    store = WebStore(redis)
-    key = cache_key(request.url.path, request.url.query, await store.version(), now)
+    key = cache_key(request.url.path, request.url.query, await public.version(), now)
 
     async def render() -> bytes:
-        outages = customer_order(await store.visible(region or None, now), now)
+        outages = customer_order(await public.visible(region or None, now), now)
         if kind:
             outages = [o for o in outages if o.kind.value == kind]
         context = _page_context(request, settings, now, lang)
@@ -80,7 +76,7 @@ async def outage_list(
             outages=outages,
             region=region or "",
             kind=kind or "",
-            regions=await store.regions(),
+            regions=await public.regions(),
             kinds=PUBLIC_KINDS,
         )
         name = "web/_outages.html" if partial else "web/list.html"
@@ -94,12 +90,12 @@ async def outage_list(
 async def outage_page(
     request: Request[Any, Any, Any],
     outage_id: FromPath[str],
-    redis: NamedDependency[Redis],
+    public: NamedDependency[PublicService],
     settings: NamedDependency[Settings],
     clock: NamedDependency[Clock],
     lang: Query = None,
 ) -> Template:
-    outage = await WebStore(redis).get(outage_id)
+    outage = await public.get(outage_id)
     if outage is None or not is_public(outage.kind):
         raise NotFound(f"no published outage {outage_id}", rule="published")
     context = _page_context(request, settings, clock(), lang)
@@ -110,7 +106,7 @@ async def outage_page(
 @get("/lookup", include_in_schema=False)
 async def lookup_page(
     request: Request[Any, Any, Any],
-    redis: NamedDependency[Redis],
+    public: NamedDependency[PublicService],
     settings: NamedDependency[Settings],
     clock: NamedDependency[Clock],
     q: Query = None,
@@ -121,27 +117,8 @@ async def lookup_page(
     found: list[PublicOutage] | None = None
     unknown_account = False
     if query:
-        customers, store = CustomerStore(redis), WebStore(redis)
-        customer = await customers.get(query)
-        if customer is not None:
-            feeders, areas = {customer.feeder}, {customer.transformer_area}
-        else:
-            # A street address (the registry's addresses, customers' own, never shown), or a
-            # feeder or transformer-area code.
-            feeders, areas = await customers.supply_at_address(query)
-            unknown_account = query.isdigit() and not feeders
-            feeders.add(query)
-            areas.add(query)
-        now = clock()
-        matches = await store.affecting(
-            feeders=sorted(f for f in feeders if f), areas=sorted(a for a in areas if a)
-        )
-        # And the published area descriptions that name the address ("张江路292号" in "张江路290号、292号").
-        key = address_key(query)
-        if key and len(key) >= 3:
-            named = [o for o in await store.visible(None, now) if key in address_key(o.area_description)]
-            matches += [o for o in named if o.id not in {m.id for m in matches}]
-        found = [o for o in matches if phase(o, now) in ("upcoming", "in_progress")]
+        result = await public.lookup(query, clock())
+        found, unknown_account = result.outages, result.unknown_account
     context.update(q=query, found=found, unknown_account=unknown_account)
     return Template(template_name="web/lookup.html", context=context)
 

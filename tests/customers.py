@@ -4,8 +4,8 @@ from typing import Any
 
 from arq.connections import ArqRedis
 
-from api.customers import import_customers
 from schemas.customers import ImportReport
+from services.customers import import_customers
 
 HEADER = "account,name,phone,region,feeder,transformer_area,important,language\n"
 

@@ -41,6 +41,7 @@ from services.customers import CustomerService
 from services.logs import request_logging
 from services.outages import OutageService
 from services.public import PublicService
+from services.reports import ReportService
 from store.api_keys import ApiKeyStore
 
 # Public routes that do work per request: a search, a held-open live connection. The pages, feeds
@@ -93,8 +94,9 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
     service = OutageService(settings, redis, now)
     customers = CustomerService(redis)
     public = PublicService(redis)
-    api_keys = ApiKeyStore(redis)
     sms_texts = SmsTexts(settings.zone, settings.hotline, settings.sms_signature)
+    reports = ReportService(service, redis, sms_texts)
+    api_keys = ApiKeyStore(redis)
     broadcaster = Broadcaster(redis)
     rendered = RenderedCache()
     process_metrics = ProcessMetrics()
@@ -140,6 +142,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             "outages": Provide(lambda: service, use_cache=True, sync_to_thread=False),
             "customers": Provide(lambda: customers, use_cache=True, sync_to_thread=False),
             "public": Provide(lambda: public, use_cache=True, sync_to_thread=False),
+            "reports": Provide(lambda: reports, use_cache=True, sync_to_thread=False),
             "api_keys": Provide(lambda: api_keys, use_cache=True, sync_to_thread=False),
             "caller": Provide(provide_caller),
             "redis": Provide(lambda: redis, use_cache=True, sync_to_thread=False),

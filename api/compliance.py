@@ -5,23 +5,15 @@ import io
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Template
-from redis.asyncio import Redis
 
 from api.query_times import RFC3339, query_time
-from publishers.sms_text import LANGUAGES, SmsTexts
-from schemas.compliance import ComplianceReport, NoticeRow, compliance_report, notice_rows, with_delivery
 from schemas.errors import Forbidden
 from schemas.keys import ApiKey
-from schemas.notices import notice_of
-from schemas.outage import Outage
-from services.outages import OutageService
-from store.dispatch import DispatchLedger
-from store.sms import SmsLedger
+from services.reports import ReportService
 
 DEFAULT_PERIOD = timedelta(days=30)
 PeriodStart = Annotated[str | None, QueryParameter(name="from", description=RFC3339, max_length=64)]
@@ -30,31 +22,8 @@ Region = Annotated[str | None, QueryParameter(description="defaults to the key's
 Format = Annotated[str | None, QueryParameter(description="json (default) or csv")]
 
 
-async def _published_in(
-    outages: OutageService, caller: ApiKey, period_from: datetime, period_to: datetime
-) -> list[tuple[Outage, NoticeRow]]:
-    """The notices published in the period (read through the publication index, not a scan)."""
-    return [
-        (outage, row)
-        for outage in await outages.published_between(caller, period_from, period_to)
-        for row in notice_rows(outage, outages.settings.lead_times)
-        if period_from <= row.published_at <= period_to
-    ]
-
-
-async def _rows(
-    outages: OutageService, caller: ApiKey, redis: Redis, period_from: datetime, period_to: datetime
-) -> list[NoticeRow]:
-    ledger = SmsLedger(redis)
-    rows = []
-    for outage, row in await _published_in(outages, caller, period_from, period_to):
-        counts = await ledger.counts(outage.id, row.notice)
-        rows.append(with_delivery(row, counts, outages.settings.delivery_threshold))
-    return rows
-
-
-def _period(outages: OutageService, start: str | None, end: str | None) -> tuple[datetime, datetime]:
-    period_end = query_time(end, "to") or outages.clock()
+def _period(reports: ReportService, start: str | None, end: str | None) -> tuple[datetime, datetime]:
+    period_end = query_time(end, "to") or reports.outages.clock()
     return query_time(start, "from") or period_end - DEFAULT_PERIOD, period_end
 
 
@@ -89,14 +58,6 @@ def _csv(header: list[str], rows: list[list[Any]], name: str) -> Response[str]:
     )
 
 
-async def build_report(
-    outages: OutageService, caller: ApiKey, redis: Redis, start: str | None, end: str | None
-) -> ComplianceReport:
-    period_from, period_to = _period(outages, start, end)
-    rows = await _rows(outages, caller, redis, period_from, period_to)
-    return compliance_report(caller.region, period_from, period_to, rows, outages.settings.delivery_threshold)
-
-
 @get(
     "/api/v1/compliance",
     tags=["compliance"],
@@ -106,15 +67,14 @@ async def build_report(
 )
 async def compliance(
     caller: NamedDependency[ApiKey],
-    outages: NamedDependency[OutageService],
-    redis: NamedDependency[Redis],
+    reports: NamedDependency[ReportService],
     region: Region = None,
     start: PeriodStart = None,
     end: PeriodEnd = None,
     format: Format = None,
 ) -> Response[Any]:
     _region(caller, region)
-    report = await build_report(outages, caller, redis, start, end)
+    report = await reports.compliance(caller, *_period(reports, start, end))
     if format != "csv":
         return Response(report)
     header = ["outage_id", "notice", "event", "kind", "title", "published_at", "starts_at", "lead_hours",
@@ -125,19 +85,6 @@ async def compliance(
     return _csv(header, rows, f"compliance-{caller.region}")
 
 
-class ArchivedNotice(msgspec.Struct, kw_only=True):
-    outage_id: str
-    notice: str
-    event: str
-    kind: str
-    published_at: datetime
-    approvers: list[str]
-    channels: dict[str, str]
-    recipients: int
-    # The SMS text per language, as the templates render it.
-    content: dict[str, str]
-
-
 @get(
     "/api/v1/archive",
     tags=["compliance"],
@@ -146,32 +93,12 @@ class ArchivedNotice(msgspec.Struct, kw_only=True):
 )
 async def archive(
     caller: NamedDependency[ApiKey],
-    outages: NamedDependency[OutageService],
-    redis: NamedDependency[Redis],
-    sms_texts: NamedDependency[SmsTexts],
+    reports: NamedDependency[ReportService],
     start: PeriodStart = None,
     end: PeriodEnd = None,
     format: Format = None,
 ) -> Response[Any]:
-    period_from, period_to = _period(outages, start, end)
-    dispatch, ledger = DispatchLedger(redis), SmsLedger(redis)
-    archived = []
-    for outage, row in await _published_in(outages, caller, period_from, period_to):
-        notice = notice_of(outage, row.notice)
-        archived.append(
-            ArchivedNotice(
-                outage_id=outage.id,
-                notice=row.notice,
-                event=row.event.value,
-                kind=outage.kind.value,
-                published_at=row.published_at,
-                approvers=row.approvers,
-                channels=await dispatch.handed_over(outage.id, row.notice),
-                recipients=(await ledger.counts(outage.id, row.notice)).get("recipients", 0),
-                content={lang: sms_texts.render(notice, None, lang) for lang in LANGUAGES},
-            )
-        )
-    archived.sort(key=lambda a: a.published_at)
+    archived = await reports.archive(caller, *_period(reports, start, end))
     if format != "csv":
         return Response(archived)
     header = ["outage_id", "notice", "event", "kind", "published_at", "approvers", "channels", "recipients",
@@ -184,12 +111,10 @@ async def archive(
 
 @get("/dispatch/compliance", include_in_schema=False)
 async def compliance_page(
-    caller: NamedDependency[ApiKey],
-    outages: NamedDependency[OutageService],
-    redis: NamedDependency[Redis],
+    caller: NamedDependency[ApiKey], reports: NamedDependency[ReportService]
 ) -> Template:
-    report = await build_report(outages, caller, redis, None, None)
-    zone = outages.settings.zone
+    report = await reports.compliance(caller, *_period(reports, None, None))
+    zone = reports.settings.zone
     faults = [r for r in report.notices if r.fault_delay_minutes is not None]
     return Template(
         template_name="web/compliance.html",

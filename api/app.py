@@ -41,6 +41,7 @@ from services.customers import CustomerService
 from services.logs import request_logging
 from services.outages import OutageService
 from services.public import PublicService
+from services.replies import ReplyService
 from services.reports import ReportService
 from store.api_keys import ApiKeyStore
 
@@ -96,6 +97,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
     public = PublicService(redis)
     sms_texts = SmsTexts(settings.zone, settings.hotline, settings.sms_signature)
     reports = ReportService(service, redis, sms_texts)
+    replies = ReplyService(service, redis)
     api_keys = ApiKeyStore(redis)
     broadcaster = Broadcaster(redis)
     rendered = RenderedCache()
@@ -143,6 +145,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             "customers": Provide(lambda: customers, use_cache=True, sync_to_thread=False),
             "public": Provide(lambda: public, use_cache=True, sync_to_thread=False),
             "reports": Provide(lambda: reports, use_cache=True, sync_to_thread=False),
+            "replies": Provide(lambda: replies, use_cache=True, sync_to_thread=False),
             "api_keys": Provide(lambda: api_keys, use_cache=True, sync_to_thread=False),
             "caller": Provide(provide_caller),
             "redis": Provide(lambda: redis, use_cache=True, sync_to_thread=False),

@@ -38,6 +38,7 @@ from schemas.clock import Clock, clock_in
 from schemas.rules import lead_time_description
 from schemas.settings import Settings, SettingsError
 from services.customers import CustomerService
+from services.ivr import IvrService
 from services.logs import request_logging
 from services.outages import OutageService
 from services.public import PublicService
@@ -98,6 +99,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
     sms_texts = SmsTexts(settings.zone, settings.hotline, settings.sms_signature)
     reports = ReportService(service, redis, sms_texts)
     replies = ReplyService(service, redis)
+    ivr = IvrService(settings, redis, now)
     api_keys = ApiKeyStore(redis)
     broadcaster = Broadcaster(redis)
     rendered = RenderedCache()
@@ -146,6 +148,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             "public": Provide(lambda: public, use_cache=True, sync_to_thread=False),
             "reports": Provide(lambda: reports, use_cache=True, sync_to_thread=False),
             "replies": Provide(lambda: replies, use_cache=True, sync_to_thread=False),
+            "ivr": Provide(lambda: ivr, use_cache=True, sync_to_thread=False),
             "api_keys": Provide(lambda: api_keys, use_cache=True, sync_to_thread=False),
             "caller": Provide(provide_caller),
             "redis": Provide(lambda: redis, use_cache=True, sync_to_thread=False),

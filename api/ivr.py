@@ -1,292 +1,47 @@
-"""Twilio Voice webhooks: the 95598 menu that answers "is there an outage for me, why, until when"."""
+"""Twilio Voice webhooks of the 95598 menu: signed requests in, the dialogue's TwiML out."""
 
-import asyncio
 import time
 from typing import Any
-from urllib.parse import urlencode
 
-from arq.connections import ArqRedis
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
-from redis.exceptions import RedisError
-from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from api.metrics import ProcessMetrics
 from api.twilio_signature import WEBHOOK_MAX_BODY, verified_params
-from schemas.clock import Clock
-from schemas.customers import e164
-from schemas.ivr import PARENT, PROMPTS, IvrOutage, State, describe, planned_soon, relevant
 from schemas.settings import Settings
-from services.jobs import enqueue_ivr_sms
-from store.customers import CustomerStore
-from store.ivr import IvrIndex
-
-GATHER_TIMEOUT = 6
+from services.ivr import IvrService
 
 
 class WebhookToken(str):
     """The secret Twilio signs webhooks with (a per-process one when Twilio is not configured)."""
 
 
-class Call:
-    """One webhook request of a call: who, in which state and language, and how to answer."""
-
-    def __init__(self, request: Request[Any, Any, Any], params: dict[str, str], settings: Settings) -> None:
-        self.settings = settings
-        self.params = params
-        query = request.query_params
-        self.state = (
-            State(query.get("state", State.MAIN.value)) if query.get("state") in set(State) else State.MAIN
-        )
-        self.language = "en" if query.get("lang") == "en" else "zh-CN"
-        self.tries = int(query.get("tries", "0")) if query.get("tries", "0").isdigit() else 0
-        self.account = query.get("account", "")
-        self.twiml = VoiceResponse()
-
-    @property
-    def caller(self) -> str:
-        return self.params.get("From", "")
-
-    def text(self, name: str) -> str:
-        return PROMPTS[self.language][name].format(
-            prefix=self.settings.ivr_greeting_prefix, hotline=self.settings.hotline
-        )
-
-    @property
-    def other_language(self) -> str:
-        return "zh-CN" if self.language == "en" else "en"
-
-    def say(self, text: str, into: VoiceResponse | Gather | None = None, language: str | None = None) -> None:
-        english = (language or self.language) == "en"
-        voice = self.settings.ivr_voice_en if english else self.settings.ivr_voice_zh
-        (into or self.twiml).say(text, voice=voice, language="en-US" if english else "cmn-CN")
-
-    def url(self, state: State, step: str, **extra: str | int) -> str:
-        query = {"state": state.value, "step": step, "lang": self.language, **extra}
-        return f"{self.settings.public_base_url}/ivr/menu?{urlencode(query)}"
-
-    def menu(
-        self, state: State, lines: list[str | tuple[str, str]], *, account: str = "", digits: int = 1
-    ) -> Response[str]:
-        """Prompts inside a Gather (a key press interrupts them); no input: once more, then goodbye."""
-        extra: dict[str, str | int] = {"account": account} if account else {}
-        if digits == 1:
-            gather = Gather(input="dtmf", num_digits=1, timeout=GATHER_TIMEOUT,
-                            action=self.url(state, "choose", **extra), method="POST")  # fmt: skip
-        else:
-            gather = Gather(input="dtmf", finish_on_key="#", num_digits=digits, timeout=GATHER_TIMEOUT + 4,
-                            action=self.url(state, "choose", **extra), method="POST")  # fmt: skip
-        for line in lines:
-            # A (language, text) line is said in that language, whatever the call's.
-            if isinstance(line, tuple):
-                self.say(line[1], gather, language=line[0])
-            else:
-                self.say(line, gather)
-        self.twiml.append(gather)
-        self.twiml.redirect(self.url(state, "show", tries=self.tries + 1, **extra), method="POST")
-        return self.done()
-
-    def goodbye(self) -> Response[str]:
-        self.say(self.text("goodbye"))
-        self.twiml.hangup()
-        return self.done()
-
-    def agent(self, reason: str = "agent") -> Response[str]:
-        self.say(self.text(reason))
-        self.twiml.dial(self.settings.ivr_agent_number)
-        return self.done()
-
-    def done(self) -> Response[str]:
-        return Response(str(self.twiml), media_type="application/xml")
-
-
-class Menu:
-    """What each state says and where each key leads; data comes from the IVR index only."""
-
-    def __init__(self, call: Call, redis: ArqRedis, clock: Clock) -> None:
-        self.call = call
-        self.redis = redis
-        self.index = IvrIndex(redis)
-        self.now = clock()
-
-    def _sentences(self, outages: list[IvrOutage]) -> list[str]:
-        zone = self.call.settings.zone
-        return [describe(o, self.now, self.call.language, zone) for o in outages]
-
-    async def _caller_outages(self) -> tuple[bool, list[IvrOutage]]:
-        caller = await self.index.for_caller(self.call.caller, self.now)
-        seen: dict[str, IvrOutage] = {}
-        for outages in caller.outages.values():
-            for outage in outages:
-                if relevant(outage, self.now):
-                    seen.setdefault(outage.id, outage)
-        return bool(caller.customers), sorted(seen.values(), key=lambda o: o.starts_at)
-
-    async def _known_caller(self) -> bool:
-        return bool((await self.index.for_caller(self.call.caller, self.now)).customers)
-
-    async def show(self, state: State) -> Response[str]:
-        call = self.call
-        if state is State.MAIN:
-            # "中文服务请按9" in an English menu is said in Mandarin, and the other way round.
-            offer = (call.other_language, call.text("other_language"))
-            return call.menu(State.MAIN, [call.text("main"), offer, call.text("main_end")])
-        if state is State.MY_OUTAGES:
-            known, outages = await self._caller_outages()
-            if not known:
-                call.say(call.text("unknown_caller"))
-                return await self.show(State.ENTER_ACCOUNT)
-            lines = self._sentences(outages) or [call.text("none")]
-            return call.menu(State.MY_OUTAGES, [*lines, call.text("my_outages_menu")])
-        if state is State.WEEK:
-            caller = await self.index.for_caller(call.caller, self.now)
-            if not caller.customers:
-                call.say(call.text("unknown_caller"))
-                return await self.show(State.ENTER_ACCOUNT)
-            soon = {
-                o.id: o for outages in caller.outages.values() for o in outages if planned_soon(o, self.now)
-            }
-            lines = self._sentences(sorted(soon.values(), key=lambda o: o.starts_at)) or [
-                call.text("week_none")
-            ]
-            return call.menu(State.WEEK, [*lines, call.text("week_menu")])
-        if state is State.ENTER_ACCOUNT:
-            return call.menu(State.ENTER_ACCOUNT, [call.text("enter_account")], digits=20)
-        if state is State.ACCOUNT_RESULT:
-            told = await self._account_lines(call.account)
-            if told is None:
-                call.say(call.text("no_account"))
-                return await self.show(State.ENTER_ACCOUNT)
-            return call.menu(State.ACCOUNT_RESULT, [*told, call.text("account_menu")], account=call.account)
-        return call.menu(State.SMS_SENT, [call.text("sms_sent"), call.text("sms_menu")])
-
-    async def _account_lines(self, account: str) -> list[str] | None:
-        customers = CustomerStore(self.redis)
-        customer = await customers.get(account) if account else None
-        if customer is None:
-            return None
-        # Arrears or violation stoppages are told only to a number registered on that account.
-        private = account in await customers.accounts_of_phone(self.call.caller)
-        outages = [
-            o
-            for o in await self.index.for_customer(customer, self.now, private=private)
-            if relevant(o, self.now)
-        ]
-        return self._sentences(outages) or [self.call.text("none")]
-
-    async def choose(self, state: State, digits: str) -> Response[str]:
-        call = self.call
-        call.tries = 0
-        if state is State.ENTER_ACCOUNT:
-            if digits == "0":
-                return call.agent()
-            if digits == "*":
-                parent = PARENT[state]
-                # A caller whose number is not registered was sent here from the main menu's
-                # choices; going "back" to them would only send them here again.
-                if parent is State.MY_OUTAGES and not await self._known_caller():
-                    parent = State.MAIN
-                return await self.show(parent)
-            call.account = digits
-            return await self.show(State.ACCOUNT_RESULT)
-        if digits == "0":
-            return call.agent()
-        if digits == "*":
-            return await self.show(PARENT[state])
-        target = {
-            (State.MAIN, "1"): State.MY_OUTAGES,
-            (State.MAIN, "2"): State.WEEK,
-            (State.MY_OUTAGES, "2"): State.ENTER_ACCOUNT,
-            (State.ACCOUNT_RESULT, "2"): State.ENTER_ACCOUNT,
-        }.get((state, digits))
-        if target is not None:
-            return await self.show(target)
-        if state is State.MAIN and digits == "9":
-            call.language = "zh-CN" if call.language == "en" else "en"
-            return await self.show(State.MAIN)
-        if digits == "1" and state in (State.MY_OUTAGES, State.WEEK, State.ACCOUNT_RESULT):
-            return await self._send_sms(state)
-        call.say(call.text("wrong_key"))
-        return await self.show(state)
-
-    async def _send_sms(self, state: State) -> Response[str]:
-        call = self.call
-        try:
-            phone = e164(call.caller)
-        except ValueError:
-            call.say(call.text("sms_unavailable"))
-            return await self.show(PARENT[State.SMS_SENT])
-        if state is State.ACCOUNT_RESULT:
-            lines = await self._account_lines(call.account) or []
-        elif state is State.WEEK:
-            caller = await self.index.for_caller(call.caller, self.now)
-            lines = self._sentences(
-                [o for os in caller.outages.values() for o in os if planned_soon(o, self.now)]
-            )
-        else:
-            lines = self._sentences((await self._caller_outages())[1])
-        body = " ".join(lines or [call.text("none")]) + (
-            f" Call {call.settings.hotline}."
-            if call.language == "en"
-            else f"咨询请拨{call.settings.hotline}。"
-        )
-        call_sid = call.params.get("CallSid", "unknown")
-        # One message per call and menu (and account): the job id and the ledger entry say so.
-        request = f"{call_sid}:{state.value}" + (f":{call.account}" if call.account else "")
-        await enqueue_ivr_sms(self.redis, call.settings.queue_name, phone, body, call.language, request)
-        return await self.show(State.SMS_SENT)
-
-
-async def _answer(call: Call, work: Any, timing: ProcessMetrics) -> Response[str]:
-    """Valid TwiML whatever happens to Redis: if the index cannot answer in time, an agent does."""
-    started = time.perf_counter()
-    try:
-        async with asyncio.timeout(call.settings.ivr_data_timeout):
-            return await work  # type: ignore[no-any-return]
-    except (RedisError, TimeoutError, OSError):
-        call.twiml = VoiceResponse()
-        return call.agent("sorry")
-    finally:
-        timing.ivr_seconds.observe(time.perf_counter() - started)
+def _twiml(twiml: str, started: float, timing: ProcessMetrics) -> Response[str]:
+    timing.ivr_seconds.observe(time.perf_counter() - started)
+    return Response(twiml, media_type="application/xml")
 
 
 @post("/ivr/voice", include_in_schema=False, status_code=200, request_max_body_size=WEBHOOK_MAX_BODY)
 async def incoming_call(
     request: Request[Any, Any, Any],
     settings: NamedDependency[Settings],
-    redis: NamedDependency[ArqRedis],
-    clock: NamedDependency[Clock],
+    ivr: NamedDependency[IvrService],
     webhook_token: NamedDependency[WebhookToken],
     process_metrics: NamedDependency[ProcessMetrics],
 ) -> Response[str]:
     params = await verified_params(request, settings.public_base_url, webhook_token)
-    call = Call(request, params, settings)
-
-    async def greet() -> Response[str]:
-        # The caller's customers in the same single round trip the outage answer uses.
-        found = (await IvrIndex(redis).for_caller(call.caller, clock())).customers
-        if found and all(c.language == "en" for c in found):
-            call.language = "en"
-        call.say(call.text("greeting"))
-        return await Menu(call, redis, clock).show(State.MAIN)
-
-    return await _answer(call, greet(), process_metrics)
+    started = time.perf_counter()
+    return _twiml(await ivr.incoming(request.query_params, params), started, process_metrics)
 
 
 @post("/ivr/menu", include_in_schema=False, status_code=200, request_max_body_size=WEBHOOK_MAX_BODY)
 async def menu_step(
     request: Request[Any, Any, Any],
     settings: NamedDependency[Settings],
-    redis: NamedDependency[ArqRedis],
-    clock: NamedDependency[Clock],
+    ivr: NamedDependency[IvrService],
     webhook_token: NamedDependency[WebhookToken],
     process_metrics: NamedDependency[ProcessMetrics],
 ) -> Response[str]:
     params = await verified_params(request, settings.public_base_url, webhook_token)
-    call = Call(request, params, settings)
-    menu = Menu(call, redis, clock)
-    if request.query_params.get("step") == "choose":
-        return await _answer(call, menu.choose(call.state, params.get("Digits", "")), process_metrics)
-    if call.tries >= 2:
-        return call.goodbye()
-    return await _answer(call, menu.show(call.state), process_metrics)
+    started = time.perf_counter()
+    return _twiml(await ivr.step(request.query_params, params), started, process_metrics)

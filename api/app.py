@@ -25,7 +25,6 @@ from api.dev import ivr_page, ivr_step, outbox_page
 from api.errors import EXCEPTION_HANDLERS
 from api.feeds import atom_feed, calendar_feed, cap_document, cap_index
 from api.ivr import WebhookToken, incoming_call, menu_step
-from api.live import Broadcaster
 from api.metrics import ProcessMetrics, health, metrics, ready
 from api.notices import NoticeController
 from api.outages import OutageController
@@ -37,14 +36,17 @@ from publishers.sms_text import TEMPLATES, SmsTexts
 from schemas.clock import Clock, clock_in
 from schemas.rules import lead_time_description
 from schemas.settings import Settings, SettingsError
+from services.access import AccessService
 from services.customers import CustomerService
+from services.dev import DevService
 from services.ivr import IvrService
+from services.live import Broadcaster
 from services.logs import request_logging
+from services.operations import OperationsService
 from services.outages import OutageService
 from services.public import PublicService
 from services.replies import ReplyService
 from services.reports import ReportService
-from store.api_keys import ApiKeyStore
 
 # Public routes that do work per request: a search, a held-open live connection. The pages, feeds
 # and JSON are served from one shared render per version (api.cache), so popularity costs nothing
@@ -100,7 +102,9 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
     reports = ReportService(service, redis, sms_texts)
     replies = ReplyService(service, redis)
     ivr = IvrService(settings, redis, now)
-    api_keys = ApiKeyStore(redis)
+    dev = DevService(redis, now)
+    operations = OperationsService(settings, redis)
+    access = AccessService(redis)
     broadcaster = Broadcaster(redis)
     rendered = RenderedCache()
     process_metrics = ProcessMetrics()
@@ -149,7 +153,9 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             "reports": Provide(lambda: reports, use_cache=True, sync_to_thread=False),
             "replies": Provide(lambda: replies, use_cache=True, sync_to_thread=False),
             "ivr": Provide(lambda: ivr, use_cache=True, sync_to_thread=False),
-            "api_keys": Provide(lambda: api_keys, use_cache=True, sync_to_thread=False),
+            "dev": Provide(lambda: dev, use_cache=True, sync_to_thread=False),
+            "operations": Provide(lambda: operations, use_cache=True, sync_to_thread=False),
+            "access": Provide(lambda: access, use_cache=True, sync_to_thread=False),
             "caller": Provide(provide_caller),
             "redis": Provide(lambda: redis, use_cache=True, sync_to_thread=False),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),

@@ -8,10 +8,10 @@ from litestar.di import NamedDependency
 
 from schemas.errors import Unauthorized
 from schemas.keys import ApiKey
-from store.api_keys import ApiKeyStore
+from services.access import AccessService
 
 
-async def provide_caller(request: Request[Any, Any, Any], api_keys: NamedDependency[ApiKeyStore]) -> ApiKey:
+async def provide_caller(request: Request[Any, Any, Any], access: NamedDependency[AccessService]) -> ApiKey:
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() == "basic":
@@ -27,7 +27,7 @@ async def provide_caller(request: Request[Any, Any, Any], api_keys: NamedDepende
             field="Authorization",
             rule="bearer_key",
         )
-    key = await api_keys.by_secret(secret.strip())
+    key = await access.key_of(secret.strip())
     if key is None:
         raise Unauthorized("this API key is unknown or revoked", field="Authorization", rule="known_key")
     return key

@@ -26,12 +26,12 @@ from tqdm import tqdm
 from api.app import create_app
 from api.demo import load_demo
 from api.demo_customers import synthetic_customers
-from api.live import Broadcaster
 from schemas.clock import clock_in
 from schemas.customers import CONVERT_HINT, ENCODING_SAMPLE, FileProblem, ImportReport, file_encoding
 from schemas.kinds import Role
 from schemas.settings import Settings, SettingsError, settings_from_env
 from services.customers import import_customers
+from services.live import Broadcaster
 from services.logs import configure_logging
 from services.outages import OutageService
 from store.api_keys import ApiKeyStore

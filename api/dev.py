@@ -10,37 +10,31 @@ from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 from litestar.response import Template
-from redis.asyncio import Redis
 from twilio.request_validator import RequestValidator
 
 from api.demo_customers import demo_account
 from api.ivr import WebhookToken
-from schemas.clock import Clock
 from schemas.errors import NotFound, Unprocessable
 from schemas.settings import Settings
-from store.customers import CustomerStore
-from store.ivr import IvrIndex
-from store.sms import SmsLedger
+from services.dev import DevService
 
 PAGE_SIZE = 100
 
 
 @get("/dev/outbox", include_in_schema=False)
 async def outbox_page(
-    redis: NamedDependency[Redis],
+    dev: NamedDependency[DevService],
     settings: NamedDependency[Settings],
     page: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
 ) -> Template:
     if settings.uses_twilio:
         raise NotFound("SMS go to Twilio: there is no local outbox", rule="outbox_enabled")
-    ledger = SmsLedger(redis)
-    total, messages = await ledger.outbox((page - 1) * PAGE_SIZE, PAGE_SIZE)
-    statuses = await ledger.statuses([(m.outage_id, m.notice_id, m.account) for m in messages])
-    held, release = await ledger.held_summary()
+    outbox = await dev.outbox((page - 1) * PAGE_SIZE, PAGE_SIZE)
+    total, held, release = outbox.total, outbox.held, outbox.release
     return Template(
         template_name="web/dev_outbox.html",
         context={
-            "messages": list(zip(messages, statuses, strict=True)),
+            "messages": outbox.messages,
             "total": total,
             "keep": settings.outbox_max,
             "page": page,
@@ -86,17 +80,9 @@ def _webhook_path(url: str, base: str) -> str:
 
 
 @get("/dev/ivr", include_in_schema=False)
-async def ivr_page(
-    redis: NamedDependency[Redis], settings: NamedDependency[Settings], clock: NamedDependency[Clock]
-) -> Template:
-    caller = ""
+async def ivr_page(dev: NamedDependency[DevService], settings: NamedDependency[Settings]) -> Template:
     # Offer the number of a demo customer who has an outage to hear, if there is one.
-    customers = CustomerStore(redis)
-    for n in range(2, 400, 9):
-        customer = await customers.get(demo_account("310115", n))
-        if customer is not None and await IvrIndex(redis).for_customer(customer, clock(), private=True):
-            caller = customer.phone
-            break
+    caller = await dev.caller_with_an_outage([demo_account("310115", n) for n in range(2, 400, 9)])
     return Template(
         template_name="web/dev_ivr.html",
         context={"caller": caller, "voice_url": f"{settings.public_base_url}/ivr/voice"},

@@ -13,13 +13,13 @@ from litestar.response import ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
 from api.cache import RenderedCache, cache_key
-from api.live import Broadcaster
 from api.web_text import PUBLIC_KINDS, TEXT, language_of
 from schemas.clock import Clock
 from schemas.errors import NotFound
 from schemas.public import PublicOutage, customer_order, is_public, phase
 from schemas.regions import region_name, zone_name
 from schemas.settings import Settings
+from services.live import Broadcaster
 from services.public import PublicService
 
 KEEPALIVE_SECONDS = 15.0

@@ -9,6 +9,7 @@ from arq import Retry
 from publishers.base import PermanentPublishError, RetryablePublishError
 from publishers.registry import PublisherRegistry
 from schemas.clock import Clock
+from schemas.compliance import FAULT_DELAY_BUCKETS
 from schemas.kinds import Status
 from schemas.notices import Notice, notice_of
 from schemas.outage import HistoryEntry, Outage
@@ -95,7 +96,7 @@ async def record_publication(ctx: dict[str, Any], notice: Notice) -> None:
         await stats.add("late", label)
     if notice.change is None and outage.publication_delay_minutes is not None:
         delay = outage.publication_delay_minutes
-        for bucket in (5, 10, 15, 20, 30, 60):
+        for bucket in FAULT_DELAY_BUCKETS:
             if delay <= bucket:
                 await stats.add("fault_delay", f"le_{float(bucket)}")
         await stats.add("fault_delay", "count")

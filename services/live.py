@@ -17,7 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from store.web import WebEvent, WebStore
 
 _decoder = msgspec.json.Decoder(WebEvent)
-log = structlog.get_logger("api.live")
+log = structlog.get_logger("services.live")
 
 # Sent to every page after the subscription was re-made: "something may have changed".
 RESYNC = WebEvent(region="", outage_id="*", notice="", version=0)

@@ -1,0 +1,48 @@
+"""What the developer pages show: the local SMS outbox, and a demo caller with an outage to hear."""
+
+from datetime import datetime
+
+from redis.asyncio import Redis
+
+from schemas.clock import Clock
+from store.customers import CustomerStore
+from store.ivr import IvrIndex
+from store.sms import OutboxMessage, SmsLedger
+
+
+class OutboxPage:
+    def __init__(
+        self,
+        total: int,
+        messages: list[tuple[OutboxMessage, str | None]],
+        held: int,
+        release: datetime | None,
+    ) -> None:
+        self.total = total
+        self.messages = messages
+        self.held = held
+        self.release = release
+
+
+class DevService:
+    def __init__(self, redis: Redis, clock: Clock) -> None:
+        self.redis = redis
+        self.clock = clock
+        self.ledger = SmsLedger(redis)
+
+    async def outbox(self, offset: int, limit: int) -> OutboxPage:
+        """A page of the outbox, newest first, each message with its ledger status; and what
+        quiet hours hold back."""
+        total, messages = await self.ledger.outbox(offset, limit)
+        statuses = await self.ledger.statuses([(m.outage_id, m.notice_id, m.account) for m in messages])
+        held, release = await self.ledger.held_summary()
+        return OutboxPage(total, list(zip(messages, statuses, strict=True)), held, release)
+
+    async def caller_with_an_outage(self, accounts: list[str]) -> str:
+        """The phone of the first of `accounts` whose phone menu has an outage to tell, or ""."""
+        customers, index = CustomerStore(self.redis), IvrIndex(self.redis)
+        for account in accounts:
+            customer = await customers.get(account)
+            if customer is not None and await index.for_customer(customer, self.clock(), private=True):
+                return customer.phone
+        return ""

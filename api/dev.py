@@ -12,10 +12,10 @@ from litestar.params import JSONBody, QueryParameter
 from litestar.response import Template
 from twilio.request_validator import RequestValidator
 
-from api.demo_customers import demo_account
 from api.ivr import WebhookToken
 from schemas.errors import NotFound, Unprocessable
 from schemas.settings import Settings
+from services.demo_customers import demo_account
 from services.dev import DevService
 
 PAGE_SIZE = 100

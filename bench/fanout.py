@@ -23,7 +23,6 @@ from pathlib import Path
 import msgspec
 from arq.connections import RedisSettings, create_pool
 
-from api.demo_customers import NETWORK, synthetic_customers
 from publishers.sms import SmsPublisher
 from schemas.clock import clock_in
 from schemas.kinds import OutageKind, Role
@@ -31,6 +30,7 @@ from schemas.notices import notice_of
 from schemas.outage import OutageSubmission, Scope
 from schemas.settings import Settings
 from services.customers import import_customers
+from services.demo_customers import NETWORK, synthetic_customers
 from services.outages import OutageService
 from store.api_keys import ApiKeyStore
 from store.embedded import EmbeddedRedis

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from arq.connections import RedisSettings, create_pool
 
-from api.demo_customers import synthetic_customers
 from services.customers import import_customers
+from services.demo_customers import synthetic_customers
 from store.embedded import EmbeddedRedis
 
 

@@ -24,9 +24,9 @@ from urllib.parse import urlencode
 import httpx
 from twilio.request_validator import RequestValidator
 
-from api.demo_customers import NETWORK
 from bench.service import running_service
 from bench.wrk import api_key, line, wrk
+from services.demo_customers import NETWORK
 from store.embedded import free_port
 
 TOKEN = "bench-token"
@@ -74,9 +74,9 @@ def run() -> None:
     ):
         csv = Path(folder) / "customers.csv"
         with csv.open("w") as out:
-            subprocess.run([sys.executable, "-m", "api.cli", "customers", "generate", "--count", str(args.customers)],
+            subprocess.run([sys.executable, "-m", "cli", "customers", "generate", "--count", str(args.customers)],
                            stdout=out, check=True, env=env)  # fmt: skip
-        subprocess.run([sys.executable, "-m", "api.cli", "customers", "import", str(csv)], env=env, check=True,
+        subprocess.run([sys.executable, "-m", "cli", "customers", "import", str(csv)], env=env, check=True,
                        capture_output=True)  # fmt: skip
         sub, rev = api_key(env, "submitter"), api_key(env, "reviewer")
         first = fault(base, sub, rev, "IVR-1", [NETWORK[0][0]])

@@ -23,7 +23,7 @@ def running_service(*, demo: bool = False, **settings: str) -> Iterator[tuple[st
         env = {**os.environ, "DATA_DIR": data, "PORT": str(free_port()), "PUBLIC_RATE_LIMIT": "0", **settings}
         base = f"http://127.0.0.1:{env['PORT']}"
         env.pop("REDIS_URL", None)
-        command = [sys.executable, "-m", "api.cli", "serve", *(["--demo"] if demo else [])]
+        command = [sys.executable, "-m", "cli", "serve", *(["--demo"] if demo else [])]
         with (Path(data) / "service.log").open("wb") as log:
             service = subprocess.Popen(command, env=env, stdout=log, stderr=log)
             try:

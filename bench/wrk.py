@@ -47,6 +47,6 @@ def api_key(env: dict[str, str], roles: str) -> str:
     """A key for region 310115 made with the CLI, as an operator would."""
     args = ["keys", "create", "--name", roles, "--centre", "bench", "--region", "310115", "--roles", roles]
     out = subprocess.run(
-        [sys.executable, "-m", "api.cli", *args], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "cli", *args], env=env, capture_output=True, text=True, check=True
     ).stdout
     return next(row.split()[1] for row in out.splitlines() if row.startswith("secret:"))

@@ -24,7 +24,7 @@ def healthy(process: subprocess.Popen[bytes], base: str, seconds: float) -> bool
 
 def start_api(env: dict[str, str], log: IO[bytes]) -> tuple[subprocess.Popen[bytes], str]:
     """`outage-notice api` as an operator runs it, once it answers /health."""
-    api = subprocess.Popen([sys.executable, "-m", "api.cli", "api"], env=env, stdout=log, stderr=log)
+    api = subprocess.Popen([sys.executable, "-m", "cli", "api"], env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{env['PORT']}"
     assert healthy(api, base, 60), "the API did not start"
     return api, base
@@ -33,7 +33,7 @@ def start_api(env: dict[str, str], log: IO[bytes]) -> tuple[subprocess.Popen[byt
 def run_cli(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """`outage-notice ...` as an operator types it; its output and exit code."""
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -155,7 +155,7 @@ async def test_concurrent_imports_of_one_account_leave_the_indexes_consistent(re
 
 
 def test_generated_files_for_two_regions_share_no_account_or_phone_and_accounts_are_keyable() -> None:
-    from api.demo_customers import synthetic_customers
+    from services.demo_customers import synthetic_customers
 
     def parsed(region: str) -> list[list[str]]:
         return [line.split(",") for line in list(synthetic_customers(2000, region=region))[1:]]

@@ -281,7 +281,7 @@ async def test_dev_pages_exist_only_when_asked_for_and_never_with_a_twilio_token
 def test_serve_refuses_dev_pages_with_a_twilio_token_before_starting_anything(tmp_path: Path) -> None:
     env = {"TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": PUBLIC}
     refused = subprocess.run(
-        [sys.executable, "-m", "api.cli", "serve", "--demo"],
+        [sys.executable, "-m", "cli", "serve", "--demo"],
         env={**os.environ, **env, "DATA_DIR": str(tmp_path), "PORT": "1"},
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip

@@ -25,7 +25,7 @@ def service(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     log = log_path.open("wb")
     # Its own process group, as a terminal's foreground job: Ctrl-C goes to the whole group.
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--demo"],
+        [sys.executable, "-m", "cli", "serve", "--demo"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

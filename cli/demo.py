@@ -2,12 +2,12 @@
 
 from datetime import timedelta
 
-from api.demo_customers import demo_account, synthetic_customers
-from api.demo_history import load_history
+from cli.demo_history import load_history
 from schemas.keys import ApiKey
 from schemas.kinds import ChangeType, OutageKind, Role
 from schemas.outage import ChangeRequest, OutageSubmission, Scope
 from services.customers import import_customers
+from services.demo_customers import demo_account, synthetic_customers
 from services.outages import OutageService
 from store.api_keys import ApiKeyStore
 from store.customers import CustomerStore

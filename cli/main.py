@@ -24,13 +24,13 @@ from arq.connections import ArqRedis
 from tqdm import tqdm
 
 from api.app import create_app
-from api.demo import load_demo
-from api.demo_customers import synthetic_customers
+from cli.demo import load_demo
 from schemas.clock import clock_in
 from schemas.customers import CONVERT_HINT, ENCODING_SAMPLE, FileProblem, ImportReport, file_encoding
 from schemas.kinds import Role
 from schemas.settings import Settings, SettingsError, settings_from_env
 from services.customers import import_customers
+from services.demo_customers import synthetic_customers
 from services.live import Broadcaster
 from services.logs import configure_logging
 from services.outages import OutageService

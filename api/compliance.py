@@ -11,8 +11,8 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from api.query_times import RFC3339, query_time
-from schemas.errors import Forbidden
 from schemas.keys import ApiKey
+from schemas.workflow import readable_region
 from services.reports import ReportService
 
 DEFAULT_PERIOD = timedelta(days=30)
@@ -25,14 +25,6 @@ Format = Annotated[str | None, QueryParameter(description="json (default) or csv
 def _period(reports: ReportService, start: str | None, end: str | None) -> tuple[datetime, datetime]:
     period_end = query_time(end, "to") or reports.outages.clock()
     return query_time(start, "from") or period_end - DEFAULT_PERIOD, period_end
-
-
-def _region(caller: ApiKey, region: str | None) -> str:
-    if region is not None and region != caller.region:
-        raise Forbidden(
-            f"region: this key reads region {caller.region}, not {region}", field="region", rule="region"
-        )
-    return caller.region
 
 
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
@@ -73,7 +65,7 @@ async def compliance(
     end: PeriodEnd = None,
     format: Format = None,
 ) -> Response[Any]:
-    _region(caller, region)
+    readable_region(caller, region)
     report = await reports.compliance(caller, *_period(reports, start, end))
     if format != "csv":
         return Response(report)

@@ -18,7 +18,7 @@ from publishers.sms_text import TEMPLATES
 from schemas.cap import cap_alert, cap_time
 from schemas.clock import Clock
 from schemas.errors import NotFound
-from schemas.kinds import OutageKind
+from schemas.kinds import SCHEDULED_KINDS
 from schemas.public import PublicOutage, is_public, phase
 from schemas.regions import region_name
 from schemas.settings import Settings
@@ -220,7 +220,7 @@ async def _calendar(region: str, public: PublicService, settings: Settings, cloc
     calendar.add("x-wr-timezone", settings.timezone)
     host = urlsplit(settings.public_base_url).hostname or "localhost"
     for outage in await public.visible(region, now):
-        if outage.kind not in (OutageKind.PLANNED, OutageKind.TEMPORARY):
+        if outage.kind not in SCHEDULED_KINDS:
             continue
         event = icalendar.Event()
         event.add("uid", f"{outage.id}@{host}")

@@ -19,7 +19,6 @@ from api.examples import (
 )
 from api.query_times import RFC3339, query_time
 from api.strict_body import strictly
-from schemas.errors import Forbidden
 from schemas.keys import ApiKey
 from schemas.kinds import OutageKind, Status
 from schemas.outage import (
@@ -31,7 +30,7 @@ from schemas.outage import (
     OutageSubmission,
     Rejection,
 )
-from schemas.workflow import review_version
+from schemas.workflow import readable_region, review_version
 from services.outages import OutageService
 
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -110,10 +109,7 @@ class OutageController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
     ) -> OutagePage:
-        if region is not None and region != caller.region:
-            raise Forbidden(
-                f"region: this key reads region {caller.region}, not {region}", field="region", rule="region"
-            )
+        readable_region(caller, region)
         if status is None and kind is None and active_at is None:
             # Unfiltered, the page is read straight off the region's index.
             items, total = await outages.page(caller, offset, limit)

@@ -1,8 +1,7 @@
 """Words of the public pages, per language."""
 
 from schemas.kinds import MARKETING_KINDS, OutageKind
-
-LANGUAGES = ("zh-CN", "en")
+from schemas.wording import KIND_LABEL, LANGUAGES
 
 TEXT = {
     "zh-CN": {
@@ -42,12 +41,6 @@ TEXT = {
         "restoration_delayed": "送电推迟",
         "restored_event": "恢复供电",
         "cancelled_event": "取消停电",
-        "planned": "计划停电",
-        "temporary": "临时停电",
-        "fault": "故障停电",
-        "over_capacity": "超供电能力限电",
-        "other": "其他停电",
-        "orderly_use": "有序用电",
     },
     "en": {
         "site": "Power outages",
@@ -86,14 +79,12 @@ TEXT = {
         "restoration_delayed": "Restoration delayed",
         "restored_event": "Supply restored",
         "cancelled_event": "Cancelled",
-        "planned": "Planned",
-        "temporary": "Temporary",
-        "fault": "Fault",
-        "over_capacity": "Over capacity",
-        "other": "Other",
-        "orderly_use": "Orderly use",
     },
 }
+
+# A kind's label on a page is the catalogue's (schemas.wording), under the kind's name.
+for _language, _labels in KIND_LABEL.items():
+    TEXT[_language].update({kind.value: label for kind, label in _labels.items()})
 
 PUBLIC_KINDS = [k for k in OutageKind if k not in MARKETING_KINDS or k is OutageKind.ORDERLY_USE]
 

@@ -10,9 +10,9 @@ from schemas.customers import Customer
 from schemas.kinds import ACCOUNT_KINDS
 from schemas.notices import Notice
 from schemas.sms import MAX_BODY_CHARS
+from schemas.wording import LANGUAGES
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
 
 

@@ -7,14 +7,10 @@ import msgspec
 
 from schemas.kinds import NoticeEvent, OutageKind
 from schemas.public import PublicOutage, PublicUpdate
+from schemas.wording import KIND_LABEL
 
 EVENT_NAME = {"zh-CN": "停电", "en": "Power outage"}
-KIND_NAME = {
-    "zh-CN": {"planned": "计划停电", "temporary": "临时停电", "fault": "故障停电", "over_capacity": "限电",
-              "other": "停电", "orderly_use": "有序用电"},
-    "en": {"planned": "Planned outage", "temporary": "Temporary outage", "fault": "Fault outage",
-           "over_capacity": "Supply restriction", "other": "Outage", "orderly_use": "Orderly-use curtailment"},
-}  # fmt: skip
+
 EVENT_HEADLINE = {
     "zh-CN": {"new": "", "postponed": "改期：", "cancelled": "取消：", "restoration_delayed": "送电推迟：",
               "restored": "已恢复供电："},
@@ -96,7 +92,7 @@ def cap_alert(
     )
     infos = []
     for language in ("zh-CN", "en"):
-        kind = KIND_NAME[language][outage.kind.value]
+        kind = KIND_LABEL[language][outage.kind]
         headline = EVENT_HEADLINE[language][update.event.value] + outage.title
         if language == "zh-CN":
             until = f"至{_local(end, zone)}" if end else ""

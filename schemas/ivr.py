@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from schemas.kinds import OutageKind
+from schemas.kinds import SCHEDULED_KINDS, OutageKind
+from schemas.wording import KIND_SPOKEN
 
 PLANNED_WINDOW = timedelta(days=7)
 
@@ -60,20 +61,10 @@ def relevant(outage: IvrOutage, now: datetime) -> bool:
 
 def planned_soon(outage: IvrOutage, now: datetime) -> bool:
     return (
-        outage.kind in (OutageKind.PLANNED, OutageKind.TEMPORARY)
+        outage.kind in SCHEDULED_KINDS
         and relevant(outage, now)
         and now <= outage.starts_at <= now + PLANNED_WINDOW
     )
-
-
-KIND_WORDS = {
-    "zh-CN": {"planned": "计划停电", "temporary": "临时停电", "fault": "故障停电", "over_capacity": "限电",
-              "other": "停电", "orderly_use": "有序用电", "theft": "停止供电", "violation": "停止供电",
-              "arrears": "欠费停电"},
-    "en": {"planned": "a planned outage", "temporary": "a temporary outage", "fault": "a fault outage",
-           "over_capacity": "a supply restriction", "other": "an outage", "orderly_use": "an orderly-use curtailment",
-           "theft": "a supply stop", "violation": "a supply stop", "arrears": "a supply stop for unpaid bills"},
-}  # fmt: skip
 
 
 def spoken_time(moment: datetime, language: str, zone: ZoneInfo) -> str:
@@ -88,7 +79,7 @@ def spoken_time(moment: datetime, language: str, zone: ZoneInfo) -> str:
 
 def describe(outage: IvrOutage, now: datetime, language: str, zone: ZoneInfo) -> str:
     """One sentence a caller understands: what, where, why, from when, until when."""
-    kind = KIND_WORDS[language][outage.kind.value]
+    kind = KIND_SPOKEN[language][outage.kind]
     start = spoken_time(outage.starts_at, language, zone)
     end = spoken_time(outage.ends_at, language, zone) if outage.ends_at else None
     started = outage.starts_at <= now

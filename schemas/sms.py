@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from schemas.kinds import ACCOUNT_KINDS, NoticeEvent, OutageKind
+from schemas.kinds import ACCOUNT_KINDS, POLICY, SCHEDULED_KINDS, NoticeEvent, OutageKind
 from schemas.outage import Outage
 
 MAX_BODY_CHARS = 1600
@@ -51,10 +51,7 @@ def release_time(
     that is after `deadline` (the latest instant the rules allow customers to hear it: the start
     less the kind's lead time): the legal notice period wins over the courtesy of quiet hours.
     """
-    if event not in (NoticeEvent.NEW, NoticeEvent.REMINDER) or kind not in (
-        OutageKind.PLANNED,
-        OutageKind.TEMPORARY,
-    ):
+    if event not in (NoticeEvent.NEW, NoticeEvent.REMINDER) or kind not in SCHEDULED_KINDS:
         return None
     local = now.astimezone(zone)
     moment = local.time()
@@ -87,7 +84,7 @@ def audience_rule(outage: Outage, temporary_audience: str) -> AudienceRule:
         feeders=[] if account_only else list(outage.scope.feeders),
         transformer_areas=[] if account_only else list(outage.scope.transformer_areas),
         accounts=list(outage.scope.accounts),
-        important_only=outage.kind is OutageKind.TEMPORARY and temporary_audience == "important",
+        important_only=POLICY[outage.kind].important_customers and temporary_audience == "important",
     )
 
 

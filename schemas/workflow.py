@@ -76,6 +76,15 @@ def check_region(outage: Outage, caller: ApiKey) -> None:
         )
 
 
+def readable_region(caller: ApiKey, region: str | None) -> str:
+    """The region a read is about: the key's own, or 403 if another is asked for."""
+    if region is not None and region != caller.region:
+        raise Forbidden(
+            f"region: this key reads region {caller.region}, not {region}", field="region", rule="region"
+        )
+    return caller.region
+
+
 def _validated(
     submission: OutageSubmission,
     caller: ApiKey,

@@ -5,7 +5,7 @@ from typing import Any
 
 from publishers.registry import PublisherRegistry
 from schemas.clock import Clock
-from schemas.kinds import NoticeEvent, OutageKind, Status
+from schemas.kinds import SCHEDULED_KINDS, NoticeEvent, Status
 from schemas.notices import Notice, notice_of, reminder_id, started_id
 from schemas.outage import Outage
 from schemas.settings import Settings
@@ -47,7 +47,7 @@ async def fire_due(ctx: dict[str, Any]) -> int:
             await registry.publish_to(["web", "ivr"], latest_notice(outage))
             # Customers of a planned or temporary outage hear it has begun, unless that is at night.
             s = settings
-            if outage.kind in (OutageKind.PLANNED, OutageKind.TEMPORARY) and (
+            if outage.kind in SCHEDULED_KINDS and (
                 release_time(outage.kind, NoticeEvent.REMINDER, now, s.quiet_start, s.quiet_end, s.zone)
                 is None
             ):

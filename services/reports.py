@@ -7,13 +7,14 @@ import msgspec
 from arq.connections import ArqRedis
 
 from publishers.sms import SmsPublisher
-from publishers.sms_text import LANGUAGES, SmsTexts
+from publishers.sms_text import SmsTexts
 from schemas.compliance import ComplianceReport, NoticeRow, compliance_report, notice_rows, with_delivery
 from schemas.deliveries import DeliveryReport, NoticeDelivery, NoticePreview, SmsPreview, sms_delivery
 from schemas.keys import ApiKey
 from schemas.notices import ORIGINAL_NOTICE, notice_of
 from schemas.outage import Outage
 from schemas.sms import sms_size
+from schemas.wording import LANGUAGES
 from schemas.workflow import preview_notice, review_version
 from services.outages import OutageService
 from store.dispatch import DispatchLedger

@@ -3,7 +3,7 @@
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import time, timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -122,108 +122,161 @@ def parse_duration(text: str, name: str) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
-def _lead_times(env: Mapping[str, str]) -> Mapping[OutageKind, LeadTime]:
-    lead_times = dict(FIXED_LEAD_TIMES)
-    for kind, default in CONFIGURABLE_LEAD_TIMES.items():
-        name = f"LEAD_TIME_{kind.value.upper()}"
-        lead_times[kind] = LeadTime(parse_duration(env[name], name)) if name in env else default
-    return MappingProxyType(lead_times)
+def _number(kind: type[int] | type[float], least: float = 0) -> Callable[[str, str], Any]:
+    def parse(text: str, name: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise SettingsError(f"{name}={text!r}: expected a number") from None
+        if value < least:
+            raise SettingsError(f"{name}={value}: must be at least {least:g}")
+        return value
+
+    return parse
 
 
-def _number(env: Mapping[str, str], name: str, default: str, kind: type[int] | type[float] = int) -> Any:
-    try:
-        value = kind(env.get(name, default))
-    except ValueError:
-        raise SettingsError(f"{name}={env.get(name)!r}: expected a number") from None
-    if value < 0:
-        raise SettingsError(f"{name}={value}: must not be negative")
+def _positive_duration(text: str, name: str) -> timedelta:
+    value = parse_duration(text, name)
+    if not value:
+        raise SettingsError(f"{name}={text!r}: must be longer than 0")
     return value
 
 
-def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    found = []
-    for item in env.get(name, "").split(","):
-        if not item.strip():
-            continue
-        try:
-            ipaddress.ip_network(item.strip())
-        except ValueError:
-            raise SettingsError(f"{name}: {item.strip()!r} is not an IP address or network") from None
-        found.append(item.strip())
-    return tuple(found)
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    text = env.get(name, "").strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("", "0", "false", "no", "off"):
-        return False
-    raise SettingsError(f"{name}={env[name]!r}: expected 1 or 0")
-
-
-def _clock_time(env: Mapping[str, str], name: str, default: str) -> time:
-    text = env.get(name, default)
+def _clock_time(text: str, name: str) -> time:
     try:
         return time.fromisoformat(text)
     except ValueError:
         raise SettingsError(f"{name}={text!r}: expected a time like 21:00") from None
 
 
-def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
-    env = os.environ if env is None else env
-    port = _number(env, "PORT", "8000")
-    max_body = _number(env, "MAX_BODY_BYTES", "1048576")
-    audience = env.get("TEMPORARY_AUDIENCE", "important")
-    if audience not in ("important", "all"):
-        raise SettingsError(f"TEMPORARY_AUDIENCE={audience!r}: expected important or all")
-    appendfsync = env.get("REDIS_APPENDFSYNC", "always")
-    if appendfsync not in ("always", "everysec"):
-        raise SettingsError(f"REDIS_APPENDFSYNC={appendfsync!r}: expected always or everysec")
-    timezone = env.get("TIMEZONE", "Asia/Shanghai")
+def _flag(text: str, name: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}={text!r}: expected 1 or 0")
+
+
+def _one_of(*choices: str) -> Callable[[str, str], str]:
+    def parse(text: str, name: str) -> str:
+        if text not in choices:
+            raise SettingsError(f"{name}={text!r}: expected {' or '.join(choices)}")
+        return text
+
+    return parse
+
+
+def _zone(text: str, name: str) -> str:
     try:
-        ZoneInfo(timezone)
+        ZoneInfo(text)
     except Exception:
-        raise SettingsError(f"TIMEZONE={timezone!r} is not a known time zone") from None
-    settings = Settings(
-        redis_url=env.get("REDIS_URL") or None,
-        data_dir=Path(env.get("DATA_DIR", "data")),
-        redis_appendfsync=appendfsync,
-        redis_timeout=_number(env, "REDIS_TIMEOUT", "1.5", float) or 1.5,
-        host=env.get("HOST", "127.0.0.1"),
-        port=port,
-        timezone=timezone,
-        clock_skew=parse_duration(env.get("CLOCK_SKEW", "60s"), "CLOCK_SKEW"),
-        lead_times=_lead_times(env),
-        queue_name=env.get("QUEUE_NAME", "outage-notice:queue"),
-        max_body_bytes=max_body,
-        demo_data=_flag(env, "DEMO_DATA"),
-        hotline=env.get("HOTLINE", "95598"),
-        cap_sender=env.get("CAP_SENDER", "95598@sgcc.com.cn"),
-        delivery_threshold=_number(env, "DELIVERY_THRESHOLD", "0.95", float),
-        public_rate_limit=_number(env, "PUBLIC_RATE_LIMIT", "50"),
-        trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
-        api_processes=max(1, _number(env, "API_PROCESSES", "1")),
-        ivr_greeting_prefix=env.get("IVR_GREETING_PREFIX", "您好"),
-        ivr_voice_zh=env.get("IVR_VOICE_ZH", "Polly.Zhiyu"),
-        ivr_voice_en=env.get("IVR_VOICE_EN", "Polly.Joanna"),
-        ivr_agent_number=env.get("IVR_AGENT_NUMBER", "+8695598"),
-        ivr_data_timeout=_number(env, "IVR_DATA_TIMEOUT", "2", float),
-        public_base_url=env.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
-        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
-        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
-        twilio_from=env.get("TWILIO_FROM") or None,
-        twilio_api_base=env.get("TWILIO_API_BASE") or None,
-        sms_rate=_number(env, "SMS_RATE", "0", float),
-        sms_batch_size=max(1, _number(env, "SMS_BATCH_SIZE", "500")),
-        sms_concurrency=max(1, _number(env, "SMS_CONCURRENCY", "20")),
-        job_timeout=parse_duration(env.get("JOB_TIMEOUT", "120s"), "JOB_TIMEOUT"),
-        job_lease=parse_duration(env.get("JOB_LEASE", "10s"), "JOB_LEASE") or timedelta(seconds=10),
-        sms_retry_base=_number(env, "SMS_RETRY_BASE", "2", float),
-        sms_signature=env.get("SMS_SIGNATURE", "【国家电网】"),
-        quiet_start=_clock_time(env, "QUIET_START", "21:00"),
-        quiet_end=_clock_time(env, "QUIET_END", "08:00"),
-        temporary_audience=audience,
-        outbox_max=_number(env, "OUTBOX_MAX", "50000"),
-    )
-    return settings.with_dev_pages() if _flag(env, "DEV_PAGES") else settings
+        raise SettingsError(f"{name}={text!r} is not a known time zone") from None
+    return text
+
+
+def _networks(text: str, name: str) -> tuple[str, ...]:
+    found = []
+    for item in (i.strip() for i in text.split(",")):
+        if not item:
+            continue
+        try:
+            ipaddress.ip_network(item)
+        except ValueError:
+            raise SettingsError(f"{name}: {item!r} is not an IP address or network") from None
+        found.append(item)
+    return tuple(found)
+
+
+def _text(text: str, name: str) -> str:
+    return text
+
+
+def _url(text: str, name: str) -> str:
+    return text.rstrip("/")
+
+
+class Variable(msgspec.Struct, frozen=True):
+    """One environment variable: its name, the Settings field it sets, and how it is read. Its
+    default is the field's default (declared once, in Settings)."""
+
+    name: str
+    field: str
+    parse: Callable[[str, str], Any]
+
+
+# Every environment variable the service reads, by concern; README's settings table is checked
+# against this list (tests/unit/test_settings.py).
+ENVIRONMENT: tuple[Variable, ...] = (
+    # server
+    Variable("HOST", "host", _text),
+    Variable("PORT", "port", _number(int, 1)),
+    Variable("API_PROCESSES", "api_processes", _number(int, 1)),
+    Variable("PUBLIC_BASE_URL", "public_base_url", _url),
+    Variable("MAX_BODY_BYTES", "max_body_bytes", _number(int)),
+    Variable("TIMEZONE", "timezone", _zone),
+    Variable("DEMO_DATA", "demo_data", _flag),
+    Variable("DEV_PAGES", "dev_pages", _flag),
+    # store and queue
+    Variable("REDIS_URL", "redis_url", _text),
+    Variable("DATA_DIR", "data_dir", lambda text, name: Path(text)),
+    Variable("REDIS_APPENDFSYNC", "redis_appendfsync", _one_of("always", "everysec")),
+    Variable("REDIS_TIMEOUT", "redis_timeout", _number(float, 0.001)),
+    Variable("QUEUE_NAME", "queue_name", _text),
+    Variable("JOB_TIMEOUT", "job_timeout", parse_duration),
+    Variable("JOB_LEASE", "job_lease", _positive_duration),
+    # publication rules
+    Variable("CLOCK_SKEW", "clock_skew", parse_duration),
+    *(
+        Variable(f"LEAD_TIME_{kind.value.upper()}", f"lead_time:{kind.value}", parse_duration)
+        for kind in CONFIGURABLE_LEAD_TIMES
+    ),
+    # SMS
+    Variable("TWILIO_ACCOUNT_SID", "twilio_account_sid", _text),
+    Variable("TWILIO_AUTH_TOKEN", "twilio_auth_token", _text),
+    Variable("TWILIO_FROM", "twilio_from", _text),
+    Variable("TWILIO_API_BASE", "twilio_api_base", _text),
+    Variable("SMS_RATE", "sms_rate", _number(float)),
+    Variable("SMS_BATCH_SIZE", "sms_batch_size", _number(int, 1)),
+    Variable("SMS_CONCURRENCY", "sms_concurrency", _number(int, 1)),
+    Variable("SMS_RETRY_BASE", "sms_retry_base", _number(float)),
+    Variable("SMS_SIGNATURE", "sms_signature", _text),
+    Variable("QUIET_START", "quiet_start", _clock_time),
+    Variable("QUIET_END", "quiet_end", _clock_time),
+    Variable("TEMPORARY_AUDIENCE", "temporary_audience", _one_of("important", "all")),
+    Variable("OUTBOX_MAX", "outbox_max", _number(int)),
+    Variable("HOTLINE", "hotline", _text),
+    # phone menu
+    Variable("IVR_GREETING_PREFIX", "ivr_greeting_prefix", _text),
+    Variable("IVR_VOICE_ZH", "ivr_voice_zh", _text),
+    Variable("IVR_VOICE_EN", "ivr_voice_en", _text),
+    Variable("IVR_AGENT_NUMBER", "ivr_agent_number", _text),
+    Variable("IVR_DATA_TIMEOUT", "ivr_data_timeout", _number(float)),
+    # public web and reports
+    Variable("PUBLIC_RATE_LIMIT", "public_rate_limit", _number(int)),
+    Variable("TRUSTED_PROXIES", "trusted_proxies", _networks),
+    Variable("CAP_SENDER", "cap_sender", _text),
+    Variable("DELIVERY_THRESHOLD", "delivery_threshold", _number(float)),
+)
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the variables that are set (and not empty); the rest keep their defaults."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    lead_times = dict(Settings().lead_times)
+    for variable in ENVIRONMENT:
+        text = env.get(variable.name, "")
+        if not text.strip():
+            continue
+        value = variable.parse(text, variable.name)
+        if variable.field.startswith("lead_time:"):
+            lead_times[OutageKind(variable.field.partition(":")[2])] = LeadTime(value)
+        else:
+            values[variable.field] = value
+    values["lead_times"] = MappingProxyType(lead_times)
+    if "public_base_url" not in values and "port" in values:
+        values["public_base_url"] = f"http://127.0.0.1:{values['port']}"
+    dev_pages = values.pop("dev_pages", False)
+    settings = Settings(**values)
+    return settings.with_dev_pages() if dev_pages else settings

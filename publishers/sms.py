@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import structlog
 from arq.connections import ArqRedis
 
@@ -40,26 +41,25 @@ SEND_BATCH_JOB = "send_sms_batch"
 log = structlog.get_logger("publishers.sms")
 
 
-class RetryBatch(Exception):
-    """Some sends of the batch were throttled or hit a server error: run the batch again later."""
+class BatchOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """What a batch run did, for the job to act on (a value, not an exception to interpret).
 
-    def __init__(self, retry_after: timedelta) -> None:
-        super().__init__(f"retry in {retry_after}")
-        self.retry_after = retry_after
-
-
-class BatchUnfinished(Exception):
-    """These accounts of the batch were not tried; a new job sends to them.
-
-    Either the batch's time ran out, or (`waiting`) they have not yet had the outage notice this
-    change follows, so the new job waits a while first. Neither is a failure: a continuation does
-    not use up one of the batch's tries, however long the outage notice takes to go out.
+    `retry_after`: some sends were throttled or hit a server error: run the whole batch again then
+    (the ledger skips the done). `remaining`: accounts not tried, because the batch's time ran out
+    or (`waiting`) they have not yet had the outage notice this change follows; a new job sends to
+    them, and neither uses up one of the batch's tries.
     """
 
-    def __init__(self, remaining: list[str], *, waiting: bool = False) -> None:
-        super().__init__(f"{len(remaining)} accounts left")
-        self.remaining = remaining
-        self.waiting = waiting
+    retry_after: timedelta | None = None
+    remaining: list[str] = []
+    waiting: bool = False
+
+
+class SendOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """One customer-requested message: its ledger status, or when to try again."""
+
+    status: str = ""
+    retry_after: timedelta | None = None
 
 
 def next_part(batch_id: str) -> str:
@@ -192,7 +192,9 @@ class SmsSender:
         self.limiter = RateLimiter(redis, provider.sender, settings.sms_rate)
         self._rendered: dict[tuple[str, str, int, int, str], str] = {}
 
-    async def send_batch(self, outage_id: str, notice_id: str, accounts: Sequence[str], run_id: str) -> None:
+    async def send_batch(
+        self, outage_id: str, notice_id: str, accounts: Sequence[str], run_id: str
+    ) -> BatchOutcome:
         notice = notice_of(await self.outages.get(outage_id), notice_id)
         outage = notice.outage
         found = await self.customers.many(accounts)
@@ -250,33 +252,31 @@ class SmsSender:
         await asyncio.gather(*(send_one(c) for c in reachable))
         if retry_after:
             # A rerun of the whole batch also covers the untried and the waiting: the ledger skips the done.
-            raise RetryBatch(max(retry_after))
+            return BatchOutcome(retry_after=max(retry_after))
         if waiting:
-            raise BatchUnfinished(untried + waiting, waiting=True)
-        if untried:
-            raise BatchUnfinished(untried)
+            return BatchOutcome(remaining=untried + waiting, waiting=True)
+        return BatchOutcome(remaining=untried)
 
     async def send_one(
         self, phone: str, body: str, language: str, topic: str, request: str, run_id: str
-    ) -> str:
+    ) -> SendOutcome:
         """One message asked for by a customer (the phone menu's "send me this"), on the same path
-        as a notice's: the opt-out list, the ledger (once per `topic`/`request`), the rate cap.
-        Returns the ledger status; RetryBatch if the provider asked to wait."""
+        as a notice's: the opt-out list, the ledger (once per `topic`/`request`), the rate cap."""
         if (await self.customers.opted_out([phone]))[0]:
             await self.ledger.advance(topic, request, phone, "opted_out", first=True)
-            return "opted_out"
+            return SendOutcome(status="opted_out")
         claim = await self.ledger.claim_one(topic, request, phone, run_id, self.clock())
         if claim.startswith("stale|"):
             found = await self.provider.find(phone, body, self.clock() - timedelta(hours=1))
             if found is not None:
                 await self.ledger.record_sent(topic, request, phone, found.status, found.sid, self.clock())
-                return found.status
+                return SendOutcome(status=found.status)
             if not await self.ledger.take_over(
                 topic, request, phone, claim.removeprefix("stale|"), run_id, self.clock()
             ):
-                return "settled"
+                return SendOutcome(status="settled")
         elif claim != "claimed":
-            return claim
+            return SendOutcome(status=claim)
         wait = await self.limiter.reserve(sms_size(body).segments)
         if wait > 0:
             await asyncio.sleep(wait)
@@ -284,15 +284,15 @@ class SmsSender:
             sent = await self.provider.send(phone, body, MessageRef(topic, request, "", language))
         except RetryableProviderError as exc:
             await self.ledger.release(topic, request, phone, run_id)
-            raise RetryBatch(exc.retry_after or timedelta(0)) from exc
+            return SendOutcome(retry_after=exc.retry_after or timedelta(0))
         except PermanentProviderError as exc:
             await self.ledger.advance(topic, request, phone, "failed", exc.code)
-            return "failed"
+            return SendOutcome(status="failed")
         except AmbiguousProviderError as exc:
             await self.ledger.advance(topic, request, phone, "unconfirmed", exc.code)
-            return "unconfirmed"
+            return SendOutcome(status="unconfirmed")
         await self.ledger.record_sent(topic, request, phone, sent.status, sent.sid, self.clock())
-        return sent.status
+        return SendOutcome(status=sent.status)
 
     async def _reconcile(self, notice: Notice, customer: Customer, run_id: str, stale: str) -> str:
         """A dead run's claim: ask the provider whether that send reached it. Recorded if it did,

@@ -7,8 +7,7 @@ import structlog
 from arq import Retry
 
 from publishers.sms import (
-    BatchUnfinished,
-    RetryBatch,
+    BatchOutcome,
     SmsPublisher,
     SmsSender,
     after_held_original,
@@ -53,39 +52,51 @@ async def send_sms_batch(ctx: dict[str, Any], outage_id: str, notice_id: str, ac
     sender: SmsSender = ctx["sms_sender"]
     # Each run of the job claims under its own id, so a later run recognises a dead run's claims.
     run_id = f"{ctx['job_id']}#{ctx['job_try']}"
-    try:
-        await sender.send_batch(outage_id, notice_id, accounts, run_id)
-    except RetryBatch as exc:
-        defer = backoff(sender.settings, ctx["job_try"], exc.retry_after)
+    outcome = await sender.send_batch(outage_id, notice_id, accounts, run_id)
+    if outcome.retry_after is not None:
+        defer = backoff(sender.settings, ctx["job_try"], outcome.retry_after)
         log.info("sms batch retried", outage_id=outage_id, notice_id=notice_id, job_id=ctx["job_id"],
                  recipients=len(accounts), attempt=ctx["job_try"], defer_s=defer.total_seconds())  # fmt: skip
-        raise Retry(defer=defer) from exc
-    except BatchUnfinished as exc:
-        this_part = ctx["job_id"].removeprefix("sms:")
-        rest = HeldBatch(outage_id, notice_id, exc.remaining)
-        held_behind = await after_held_original(sender.ledger, outage_id) if exc.waiting else None
-        if held_behind is not None:
-            # The outage notice went into quiet hours after this change's publication looked.
-            await sender.ledger.hold(next_part(this_part), rest, held_behind)
-        elif exc.waiting and part_number(this_part) >= WAITING_LOOKS:
-            # Still queued, and counted so: the stalled-fan-out sweep resumes this change once its
-            # outage notice has gone out (it resumes that notice too if its batches gave up).
-            log.warning("sms change left waiting for its outage notice", outage_id=outage_id,
-                        notice_id=notice_id, job_id=ctx["job_id"], waiting=len(exc.remaining))  # fmt: skip
-            return len(accounts) - len(exc.remaining)
-        else:
-            # Waiting for the outage notice: look again after a growing pause (capped at a minute),
-            # so a change published during a long fan-out costs a few jobs, not a job a second.
-            pause = backoff(sender.settings, part_number(this_part), SHORTEST_WAIT) if exc.waiting else None
-            await enqueue_batch(ctx["redis"], ctx["queue_name"], next_part(this_part), rest, pause)
-        log.info("sms batch continues", outage_id=outage_id, notice_id=notice_id, job_id=ctx["job_id"],
-                 recipients=len(accounts) - len(exc.remaining), attempt=ctx["job_try"],
-                 remaining=len(exc.remaining), waiting=exc.waiting, held=held_behind is not None,
-                 next_job=f"sms:{next_part(this_part)}")  # fmt: skip
-        return len(accounts) - len(exc.remaining)
+        raise Retry(defer=defer)
+    if outcome.remaining:
+        return await _continue(ctx, sender, outage_id, notice_id, accounts, outcome)
     log.info("sms batch sent", outage_id=outage_id, notice_id=notice_id, job_id=ctx["job_id"],
              recipients=len(accounts), attempt=ctx["job_try"])  # fmt: skip
     return len(accounts)
+
+
+async def _continue(
+    ctx: dict[str, Any],
+    sender: SmsSender,
+    outage_id: str,
+    notice_id: str,
+    accounts: list[str],
+    outcome: BatchOutcome,
+) -> int:
+    """The accounts a run did not try go on in the batch's next part (or are held, or left to the
+    stalled-fan-out sweep); how many this run settled."""
+    this_part = ctx["job_id"].removeprefix("sms:")
+    rest = HeldBatch(outage_id, notice_id, outcome.remaining)
+    held_behind = await after_held_original(sender.ledger, outage_id) if outcome.waiting else None
+    if held_behind is not None:
+        # The outage notice went into quiet hours after this change's publication looked.
+        await sender.ledger.hold(next_part(this_part), rest, held_behind)
+    elif outcome.waiting and part_number(this_part) >= WAITING_LOOKS:
+        # Still queued, and counted so: the stalled-fan-out sweep resumes this change once its
+        # outage notice has gone out (it resumes that notice too if its batches gave up).
+        log.warning("sms change left waiting for its outage notice", outage_id=outage_id,
+                    notice_id=notice_id, job_id=ctx["job_id"], waiting=len(outcome.remaining))  # fmt: skip
+        return len(accounts) - len(outcome.remaining)
+    else:
+        # Waiting for the outage notice: look again after a growing pause (capped at a minute),
+        # so a change published during a long fan-out costs a few jobs, not a job a second.
+        pause = backoff(sender.settings, part_number(this_part), SHORTEST_WAIT) if outcome.waiting else None
+        await enqueue_batch(ctx["redis"], ctx["queue_name"], next_part(this_part), rest, pause)
+    log.info("sms batch continues", outage_id=outage_id, notice_id=notice_id, job_id=ctx["job_id"],
+             recipients=len(accounts) - len(outcome.remaining), attempt=ctx["job_try"],
+             remaining=len(outcome.remaining), waiting=outcome.waiting, held=held_behind is not None,
+             next_job=f"sms:{next_part(this_part)}")  # fmt: skip
+    return len(accounts) - len(outcome.remaining)
 
 
 async def release_held_sms(ctx: dict[str, Any]) -> int:
@@ -101,10 +112,10 @@ async def release_held_sms(ctx: dict[str, Any]) -> int:
 async def send_ivr_sms(ctx: dict[str, Any], phone: str, body: str, language: str, request: str) -> str:
     """A caller asked the phone menu for its answer by SMS (`request`: call, menu and account)."""
     sender: SmsSender = ctx["sms_sender"]
-    try:
-        return await sender.send_one(phone, body, language, IVR_REQUESTS, request, ctx["job_id"])
-    except RetryBatch as exc:
-        raise Retry(defer=backoff(sender.settings, ctx["job_try"], exc.retry_after)) from exc
+    outcome = await sender.send_one(phone, body, language, IVR_REQUESTS, request, ctx["job_id"])
+    if outcome.retry_after is not None:
+        raise Retry(defer=backoff(sender.settings, ctx["job_try"], outcome.retry_after))
+    return outcome.status
 
 
 # A fan-out is checked this often; no progress between two checks means its batches stopped.

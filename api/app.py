@@ -93,6 +93,22 @@ def dev_pages(settings: Settings) -> list[Any]:
     return [outbox_page, ivr_page, ivr_step]
 
 
+def _singletons(**objects: Any) -> dict[str, Provide]:
+    """One instance each for the app's lifetime, handed to handlers by name."""
+    return {
+        name: Provide(_constant(value), use_cache=True, sync_to_thread=False)
+        for name, value in objects.items()
+    }
+
+
+def _constant(value: Any) -> Any:
+    # A function without parameters: Litestar would try to inject a parameter (lambda v=v: v).
+    def provide() -> Any:
+        return value
+
+    return provide
+
+
 def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) -> Litestar:
     now: Clock = clock or clock_in(settings.zone)
     service = OutageService(settings, redis, now)
@@ -147,24 +163,24 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             NoticeController,
         ],
         dependencies={
-            "outages": Provide(lambda: service, use_cache=True, sync_to_thread=False),
-            "customers": Provide(lambda: customers, use_cache=True, sync_to_thread=False),
-            "public": Provide(lambda: public, use_cache=True, sync_to_thread=False),
-            "reports": Provide(lambda: reports, use_cache=True, sync_to_thread=False),
-            "replies": Provide(lambda: replies, use_cache=True, sync_to_thread=False),
-            "ivr": Provide(lambda: ivr, use_cache=True, sync_to_thread=False),
-            "dev": Provide(lambda: dev, use_cache=True, sync_to_thread=False),
-            "operations": Provide(lambda: operations, use_cache=True, sync_to_thread=False),
-            "access": Provide(lambda: access, use_cache=True, sync_to_thread=False),
             "caller": Provide(provide_caller),
-            "redis": Provide(lambda: redis, use_cache=True, sync_to_thread=False),
-            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
-            "sms_texts": Provide(lambda: sms_texts, use_cache=True, sync_to_thread=False),
-            "broadcaster": Provide(lambda: broadcaster, use_cache=True, sync_to_thread=False),
-            "rendered": Provide(lambda: rendered, use_cache=True, sync_to_thread=False),
-            "process_metrics": Provide(lambda: process_metrics, use_cache=True, sync_to_thread=False),
-            "webhook_token": Provide(lambda: webhook_token, use_cache=True, sync_to_thread=False),
-            "clock": Provide(lambda: now, use_cache=True, sync_to_thread=False),
+            **_singletons(
+                outages=service,
+                customers=customers,
+                public=public,
+                reports=reports,
+                replies=replies,
+                ivr=ivr,
+                dev=dev,
+                operations=operations,
+                access=access,
+                settings=settings,
+                broadcaster=broadcaster,
+                rendered=rendered,
+                process_metrics=process_metrics,
+                webhook_token=webhook_token,
+                clock=now,
+            ),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,

@@ -32,7 +32,8 @@ from api.public_api import public_outages
 from api.reviews import ReviewController
 from api.twilio_hooks import sms_inbound, sms_status
 from api.web import live_events, lookup_page, outage_list, outage_page
-from publishers.sms_text import TEMPLATES, SmsTexts
+from publishers.sms_text import SmsTexts
+from publishers.templates import environment
 from schemas.clock import Clock, clock_in
 from schemas.rules import lead_time_description
 from schemas.settings import Settings, SettingsError
@@ -184,7 +185,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
         },
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
-        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment())),
         openapi_config=OpenAPIConfig(
             title="Outage notice service",
             version="1.0.0",

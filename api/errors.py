@@ -4,19 +4,16 @@ import logging
 import re
 from typing import Any
 
-import jinja2
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from publishers.sms_text import TEMPLATES
+from publishers.templates import environment
 from schemas.errors import ServiceError
 
 logger = logging.getLogger("api")
-_error_page = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES / "web"), autoescape=True, undefined=jinja2.StrictUndefined
-).get_template("error.html")
+_error_page = environment().get_template("web/error.html")
 _FIELD_IN_MESSAGE = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 
 

@@ -7,14 +7,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import icalendar
-import jinja2
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from api.cache import RenderedCache, cache_key
 from api.conditional import etag_of, not_modified, unchanged, validators
-from publishers.sms_text import TEMPLATES
+from publishers.templates import environment
 from schemas.cap import cap_alert, cap_time
 from schemas.clock import Clock
 from schemas.errors import NotFound
@@ -25,15 +24,12 @@ from schemas.settings import Settings
 from services.public import PublicService
 
 FEED_ENTRIES = 100
-_env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES / "feeds"), autoescape=True, undefined=jinja2.StrictUndefined
-)
 EVENT_TITLE = {"new": "停电通知", "postponed": "停电改期", "cancelled": "停电取消",
                "restoration_delayed": "送电推迟", "restored": "恢复供电"}  # fmt: skip
 
 
 def _xml(template: str, **context: Any) -> bytes:
-    return _env.get_template(template).render(**context).encode()
+    return environment().get_template(f"feeds/{template}").render(**context).encode()
 
 
 async def _conditional(

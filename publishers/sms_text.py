@@ -1,18 +1,16 @@
 """SMS texts from the jinja2 templates in templates/sms/<language>/."""
 
-from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import jinja2
 
+from publishers.templates import environment
 from schemas.customers import Customer
 from schemas.kinds import ACCOUNT_KINDS
 from schemas.notices import Notice
 from schemas.sms import MAX_BODY_CHARS
 from schemas.wording import LANGUAGES
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 DEFAULT_LANGUAGE = "zh-CN"
 
 
@@ -21,22 +19,7 @@ class SmsTexts:
         self.zone = zone
         self.hotline = hotline
         self.signature = signature
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES),
-            autoescape=False,
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=False,
-        )
-        self.env.filters["local"] = self._local
-        self.env.filters["shorten"] = _shorten
-
-    def _local(self, moment: datetime | None, language: str) -> str:
-        if moment is None:
-            return "—"
-        local = moment.astimezone(self.zone)
-        if language == "en":
-            return f"{local:%d %b %H:%M}"
-        return f"{local.month}月{local.day}日{local:%H:%M}"
+        self.env = environment()
 
     def _template(self, notice: Notice, language: str) -> jinja2.Template:
         names = [f"sms/{language}/{notice.event.value}.j2"]
@@ -55,14 +38,10 @@ class SmsTexts:
             customer=customer or _PreviewCustomer(),
             hotline=self.hotline,
             signature=self.signature,
+            zone=self.zone,
         )
         return " ".join(text.split())[:MAX_BODY_CHARS]
 
 
 class _PreviewCustomer:
     account = "<account>"
-
-
-def _shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

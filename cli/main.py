@@ -71,7 +71,7 @@ async def _load_demo(settings: Settings) -> None:
         await redis.aclose()
 
 
-async def _serve_api(settings: Settings) -> None:
+async def _serve_api(settings: Settings, on_exit: Callable[[], None] | None = None) -> None:
     assert settings.redis_url is not None
     redis = connect(settings.redis_url, settings.redis_timeout)
     try:
@@ -80,7 +80,7 @@ async def _serve_api(settings: Settings) -> None:
             app, host=settings.host, port=settings.port, log_level="info", access_log=False, log_config=None,
             timeout_graceful_shutdown=2, **proxy_trust(settings),
         )  # fmt: skip
-        await StoppingServer(config, app.state.broadcaster).serve()
+        await StoppingServer(config, app.state.broadcaster, on_exit).serve()
     finally:
         await redis.aclose()
 
@@ -90,11 +90,17 @@ class StoppingServer(uvicorn.Server):
     first Ctrl-C or SIGTERM the live streams end, so the service stops at once, without a second
     signal and its tracebacks."""
 
-    def __init__(self, config: uvicorn.Config, broadcaster: Broadcaster) -> None:
+    def __init__(
+        self, config: uvicorn.Config, broadcaster: Broadcaster, on_exit: Callable[[], None] | None = None
+    ) -> None:
         super().__init__(config)
         self.broadcaster = broadcaster
+        self.on_exit = on_exit
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.on_exit is not None:
+            # The worker starts stopping now, while the API closes its connections.
+            self.on_exit()
         with contextlib.suppress(RuntimeError):
             asyncio.get_running_loop().call_soon_threadsafe(self.broadcaster.end_streams)
         super().handle_exit(sig, frame)
@@ -108,7 +114,7 @@ def proxy_trust(settings: Settings) -> dict[str, Any]:
     return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies)}
 
 
-def run_api(settings: Settings, demo: bool) -> None:
+def run_api(settings: Settings, demo: bool, on_exit: Callable[[], None] | None = None) -> None:
     """The API in this process, or API_PROCESSES processes of api.asgi:app sharing the port."""
     assert settings.redis_url is not None
     if demo:
@@ -121,7 +127,7 @@ def run_api(settings: Settings, demo: bool) -> None:
             flush=True,
         )
     if settings.api_processes == 1:
-        asyncio.run(_serve_api(settings))
+        asyncio.run(_serve_api(settings, on_exit))
         return
     os.environ["REDIS_URL"] = settings.redis_url
     os.environ["DEV_PAGES"] = "1" if settings.dev_pages else "0"
@@ -157,7 +163,7 @@ def serve(settings: Settings, demo: bool) -> None:
     # reaches the cleanup below instead of killing the process with the children still running.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        run_api(settings, demo)
+        run_api(settings, demo, worker.begin_stop)
     except KeyboardInterrupt:
         pass
     finally:
@@ -193,6 +199,8 @@ class KeptWorker:
             code = self.process.poll()
             if code is None:
                 continue
+            if self.stopping.is_set():
+                return
             if time.monotonic() - started > 60:
                 wait = 0.5
             print(
@@ -207,10 +215,15 @@ class KeptWorker:
             # A worker that keeps dying at once is restarted less and less often (at most every 30 s).
             wait = min(wait * 2, 30.0)
 
-    def stop(self) -> None:
+    def begin_stop(self) -> None:
+        """Not started again, and asked to stop; `stop` waits for it."""
         self.stopping.set()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def stop(self) -> None:
+        self.begin_stop()
         self._watcher.join(5)
-        self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(15)
         except subprocess.TimeoutExpired:

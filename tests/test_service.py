@@ -209,5 +209,6 @@ def test_one_ctrl_c_stops_the_service_with_a_live_page_open(service: tuple[str, 
                 break
             time.sleep(0.05)
         stopped = time.monotonic() - started
+    print(f"\nstopped {stopped:.2f} s after Ctrl-C")
     assert stopped < 2.5, stopped
     assert "Traceback" not in log.read_text()

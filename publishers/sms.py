@@ -32,10 +32,13 @@ from schemas.kinds import ACCOUNT_KINDS, NoticeEvent
 from schemas.notices import ORIGINAL_NOTICE, Notice, notice_of
 from schemas.settings import Settings
 from schemas.sms import audience_rule, release_time, sms_size
+from store.affected import AccountOutages
+from store.audience import Audience
 from store.customers import CustomerStore
+from store.held import HeldBatch, HeldBatches
 from store.outages import OutageStore
 from store.rate import RateLimiter
-from store.sms import FanoutWatch, HeldBatch, SmsLedger
+from store.sms import FanoutWatch, SmsLedger
 
 SEND_BATCH_JOB = "send_sms_batch"
 log = structlog.get_logger("publishers.sms")
@@ -90,13 +93,13 @@ async def enqueue_batch(
     return job is not None
 
 
-async def after_held_original(ledger: SmsLedger, outage_id: str) -> datetime | None:
+async def after_held_original(held: HeldBatches, outage_id: str) -> datetime | None:
     """When a change may go if the outage notice itself is held for quiet hours: just after it.
 
     A change must not overtake the notice it changes, and waiting with it costs nothing, where
     looking again every minute all night would cost a job a minute.
     """
-    original_release = await ledger.held_until(outage_id, ORIGINAL_NOTICE)
+    original_release = await held.held_until(outage_id, ORIGINAL_NOTICE)
     return None if original_release is None else original_release + timedelta(seconds=1)
 
 
@@ -108,6 +111,8 @@ class SmsPublisher:
         self.settings = settings
         self.clock = clock
         self.ledger = SmsLedger(redis)
+        self.audience = Audience(redis)
+        self.held = HeldBatches(redis)
         self.customers = CustomerStore(redis)
 
     @property
@@ -117,19 +122,19 @@ class SmsPublisher:
     async def resolve_audience(self, notice: Notice) -> int:
         """How many the notice goes to, kept as the outage's audience."""
         outage = notice.outage
-        if notice.event is not NoticeEvent.NEW and await self.ledger.has_audience(outage.id):
+        if notice.event is not NoticeEvent.NEW and await self.audience.has_audience(outage.id):
             # Changes and restoration go to exactly those who were told of the outage.
-            return await self.ledger.audience_size(outage.id)
+            return await self.audience.audience_size(outage.id)
         rule = audience_rule(outage, self.settings.temporary_audience)
-        return await self.ledger.resolve_audience(self.customers, outage.id, outage.region, rule)
+        return await self.audience.resolve_audience(self.customers, outage.id, outage.region, rule)
 
     async def preview_reach(self, notice: Notice) -> Reach:
         """Whom the notice would reach, opted out and reachable apart; nothing is stored."""
         outage = notice.outage
-        existing = notice.event is not NoticeEvent.NEW and await self.ledger.has_audience(outage.id)
+        existing = notice.event is not NoticeEvent.NEW and await self.audience.has_audience(outage.id)
         rule = None if existing else audience_rule(outage, self.settings.temporary_audience)
         per_account = outage.kind in ACCOUNT_KINDS
-        return await self.ledger.preview_reach(self.customers, outage.id, outage.region, rule, per_account)
+        return await self.audience.preview_reach(self.customers, outage.id, outage.region, rule, per_account)
 
     async def publish(self, notice: Notice, *, attempt: int = 0) -> None:
         """Fan out; `attempt` > 0 runs the batches again under new job ids (the sweep of a stalled one)."""
@@ -150,12 +155,14 @@ class SmsPublisher:
             outage.kind, notice.event, self.clock(), s.quiet_start, s.quiet_end, s.zone, deadline
         )
         if notice.event is not NoticeEvent.NEW:
-            behind_original = await after_held_original(self.ledger, outage.id)
+            behind_original = await after_held_original(self.held, outage.id)
             if behind_original is not None:
                 release_at = behind_original
         if release_at is not None:
-            for index, accounts in enumerate(await self.ledger.audience_batches(outage.id, s.sms_batch_size)):
-                await self.ledger.hold(
+            for index, accounts in enumerate(
+                await self.audience.audience_batches(outage.id, s.sms_batch_size)
+            ):
+                await self.held.hold(
                     f"{outage.id}:{notice.id}:{index}", HeldBatch(outage.id, notice.id, accounts), release_at
                 )
             return
@@ -164,7 +171,7 @@ class SmsPublisher:
     async def _enqueue(self, notice: Notice, attempt: int) -> None:
         outage, s = notice.outage, self.settings
         suffix = f":r{attempt}" if attempt else ""
-        for index, accounts in enumerate(await self.ledger.audience_batches(outage.id, s.sms_batch_size)):
+        for index, accounts in enumerate(await self.audience.audience_batches(outage.id, s.sms_batch_size)):
             batch_id = f"{outage.id}:{notice.id}:{index}{suffix}"
             await enqueue_batch(self.redis, s.queue_name, batch_id, HeldBatch(outage.id, notice.id, accounts))
 
@@ -189,6 +196,8 @@ class SmsSender:
         self.outages = OutageStore(redis)
         self.customers = CustomerStore(redis)
         self.ledger = SmsLedger(redis)
+        self.affected = AccountOutages(redis)
+        self.held = HeldBatches(redis)
         self.limiter = RateLimiter(redis, provider.sender, settings.sms_rate)
         self._rendered: dict[tuple[str, str, int, int, str], str] = {}
 
@@ -199,7 +208,7 @@ class SmsSender:
         outage = notice.outage
         found = await self.customers.many(accounts)
         if outage.ends_at is not None:
-            await self.ledger.note_affected(accounts, outage_id, outage.restored_at or outage.ends_at)
+            await self.affected.note_affected(accounts, outage_id, outage.restored_at or outage.ends_at)
         present: list[Customer] = []
         for account, customer in zip(accounts, found, strict=True):
             if customer is None:

@@ -6,8 +6,10 @@ from redis.asyncio import Redis
 
 from schemas.clock import Clock
 from store.customers import CustomerStore
+from store.held import HeldBatches
 from store.ivr import IvrIndex
-from store.sms import OutboxMessage, SmsLedger
+from store.outbox import Outbox, OutboxMessage
+from store.sms import SmsLedger
 
 
 class OutboxPage:
@@ -33,9 +35,9 @@ class DevService:
     async def outbox(self, offset: int, limit: int) -> OutboxPage:
         """A page of the outbox, newest first, each message with its ledger status; and what
         quiet hours hold back."""
-        total, messages = await self.ledger.outbox(offset, limit)
+        total, messages = await Outbox(self.redis).page(offset, limit)
         statuses = await self.ledger.statuses([(m.outage_id, m.notice_id, m.account) for m in messages])
-        held, release = await self.ledger.held_summary()
+        held, release = await HeldBatches(self.redis).held_summary()
         return OutboxPage(total, list(zip(messages, statuses, strict=True)), held, release)
 
     async def caller_with_an_outage(self, accounts: list[str]) -> str:

@@ -8,6 +8,7 @@ from schemas.customers import e164
 from schemas.kinds import MARKETING_KINDS, Status
 from schemas.outage import Outage
 from services.outages import OutageService
+from store.affected import AccountOutages
 from store.customers import CustomerStore
 from store.sms import SmsLedger
 
@@ -75,11 +76,11 @@ class ReplyService:
         )
 
     async def _status_text(self, accounts: list[str], english: bool) -> str:
-        outages, ledger = self.outages, self.ledger
+        outages = self.outages
         now = outages.clock()
         found: dict[str, Outage] = {}
         for account in accounts:
-            for outage_id in await ledger.outages_of_account(account, after=now):
+            for outage_id in await AccountOutages(self.redis).outages_of_account(account, after=now):
                 if outage_id not in found:
                     found[outage_id] = await outages.store.get(outage_id)
         current = [o for o in found.values() if o.status is Status.PUBLISHED]

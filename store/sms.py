@@ -1,17 +1,12 @@
-"""The SMS ledger: per (notice, account) at most one send, status counts, held batches, outbox."""
+"""The SMS ledger: per (notice, account) at most one send, its status and the counts; receipts by SID."""
 
-import hashlib
-import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-import msgspec
 from redis.asyncio import Redis
 
-from schemas.deliveries import Reach
-from schemas.sms import STATUS_RANK, AudienceRule
+from schemas.sms import STATUS_RANK
 from store import keys
-from store.customers import CustomerStore
 
 _RANKS = "{" + ", ".join(f"{k}={v}" for k, v in STATUS_RANK.items()) + "}"
 
@@ -82,14 +77,6 @@ return 1
 """
 )
 
-# The outbox keeps the message, and (for two weeks) that this text went to this number, so a run
-# that takes over a dead run's claim can ask the outbox as it would ask Twilio.
-_OUTBOX_ADD = """
-redis.call('LPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
-redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
-return 1
-"""
 
 # Give back a claim of run ARGV[2] (the send failed in a way worth retrying).
 _RELEASE = """
@@ -104,33 +91,6 @@ return 0
 """
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-class OutboxMessage(msgspec.Struct, kw_only=True):
-    sid: str
-    to: str
-    body: str
-    segments: int
-    encoding: str
-    at: datetime
-    outage_id: str
-    notice_id: str
-    account: str
-    language: str
-
-
-class HeldBatch(msgspec.Struct):
-    outage_id: str
-    notice_id: str
-    accounts: list[str]
-
-
-_outbox_decoder = msgspec.json.Decoder(OutboxMessage)
-_held_decoder = msgspec.msgpack.Decoder(HeldBatch)
-
-
 class SmsLedger:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
@@ -138,23 +98,6 @@ class SmsLedger:
         self._advance = redis.register_script(_ADVANCE)
         self._release = redis.register_script(_RELEASE)
         self._take_over = redis.register_script(_TAKE_OVER)
-        self._outbox_add = redis.register_script(_OUTBOX_ADD)
-
-    async def audience_size(self, outage_id: str) -> int:
-        return int(await self.redis.scard(keys.sms_audience(outage_id)))
-
-    async def has_audience(self, outage_id: str) -> bool:
-        return bool(await self.redis.exists(keys.sms_audience(outage_id)))
-
-    async def audience_batches(self, outage_id: str, size: int) -> list[list[str]]:
-        """The audience in batches, in a stable order (sorted) so a re-run makes the same batches."""
-        members = sorted(m.decode() for m in await self.redis.smembers(keys.sms_audience(outage_id)))
-        return [members[i : i + size] for i in range(0, len(members), size)]
-
-    async def resolve_audience(
-        self, customers: CustomerStore, outage_id: str, region: str, rule: AudienceRule
-    ) -> int:
-        return await customers.resolve(keys.sms_audience(outage_id), region, **msgspec.structs.asdict(rule))
 
     async def set_recipients(self, outage_id: str, notice_id: str, count: int) -> None:
         await self.redis.hset(keys.sms_counts(outage_id, notice_id), "recipients", str(count))
@@ -236,25 +179,6 @@ class SmsLedger:
             raws = await pipe.execute()
         return [None if r is None else r.decode().split("|", 1)[0] for r in raws]
 
-    async def preview_reach(
-        self,
-        customers: CustomerStore,
-        outage_id: str,
-        region: str,
-        rule: AudienceRule | None,
-        per_account: bool,
-    ) -> Reach:
-        """Who a notice would reach, without keeping anything: the outage's audience if `rule` is
-        None (changes go to those told of the outage), else the audience the rule resolves to."""
-        if rule is None:
-            return await customers.reach(keys.sms_audience(outage_id), per_account=per_account)
-        scratch = keys.scratch(f"preview:{secrets.token_hex(8)}")
-        try:
-            await customers.resolve(scratch, region, **msgspec.structs.asdict(rule))
-            return await customers.reach(scratch, per_account=per_account)
-        finally:
-            await self.redis.delete(scratch)
-
     async def counts(self, outage_id: str, notice_id: str) -> dict[str, int]:
         raw = await self.redis.hgetall(keys.sms_counts(outage_id, notice_id))
         return {k.decode(): int(v) for k, v in raw.items()}
@@ -265,75 +189,6 @@ class SmsLedger:
             return None
         outage_id, notice_id, account = raw.decode().split("|", 2)
         return outage_id, notice_id, account
-
-    async def hold(self, batch_id: str, batch: HeldBatch, release_at: datetime) -> bool:
-        """Keep a batch until `release_at`; False if it is held already."""
-        added = await self.redis.zadd(keys.sms_held(), {batch_id: release_at.timestamp()}, nx=True)
-        if not added:
-            return False
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.sms_held_batches(), batch_id, msgspec.msgpack.encode(batch))  # type: ignore[arg-type]
-            pipe.hincrby(keys.sms_counts(batch.outage_id, batch.notice_id), "held", len(batch.accounts))
-            await pipe.execute()
-        return True
-
-    async def held_until(self, outage_id: str, notice_id: str) -> datetime | None:
-        """When the held batches of a notice go, if any are still held."""
-        score = await self.redis.zscore(keys.sms_held(), f"{outage_id}:{notice_id}:0")
-        return None if score is None else datetime.fromtimestamp(score, UTC)
-
-    async def held_summary(self) -> tuple[int, datetime | None]:
-        """How many recipients wait in held batches, and when the first of them go."""
-        first = await self.redis.zrange(keys.sms_held(), 0, 0, withscores=True)
-        if not first:
-            return 0, None
-        raws = await self.redis.hvals(keys.sms_held_batches())
-        waiting = sum(len(_held_decoder.decode(r).accounts) for r in raws)
-        return waiting, datetime.fromtimestamp(first[0][1], UTC)
-
-    async def due_batches(self, now: datetime) -> list[tuple[str, HeldBatch]]:
-        # In release order: a change held behind its original is scored after it.
-        ids = [i.decode() for i in await self.redis.zrangebyscore(keys.sms_held(), "-inf", now.timestamp())]
-        if not ids:
-            return []
-        raws = await self.redis.hmget(keys.sms_held_batches(), ids)
-        return [(i, _held_decoder.decode(r)) for i, r in zip(ids, raws, strict=True) if r is not None]
-
-    async def unhold(self, batch_id: str, batch: HeldBatch) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zrem(keys.sms_held(), batch_id)
-            pipe.hdel(keys.sms_held_batches(), batch_id)
-            pipe.hincrby(keys.sms_counts(batch.outage_id, batch.notice_id), "held", -len(batch.accounts))
-            await pipe.execute()
-
-    async def note_affected(self, accounts: Sequence[str], outage_id: str, until: datetime) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for account in accounts:
-                pipe.zadd(keys.account_outages(account), {outage_id: until.timestamp()})
-            await pipe.execute()
-
-    async def outages_of_account(self, account: str, after: datetime) -> list[str]:
-        ids = await self.redis.zrangebyscore(keys.account_outages(account), after.timestamp(), "+inf")
-        return [i.decode() for i in ids]
-
-    async def add_to_outbox(self, message: OutboxMessage, keep: int) -> None:
-        sent = keys.sms_outbox_sent(message.to, _digest(message.body))
-        await self._outbox_add(
-            keys=[keys.sms_outbox(), sent],
-            args=[msgspec.json.encode(message), keep, message.sid, int(timedelta(days=14).total_seconds())],
-        )
-
-    async def outbox_sid(self, to: str, body: str) -> str | None:
-        """The outbox message with this text to this number, if one was kept."""
-        sid = await self.redis.get(keys.sms_outbox_sent(to, _digest(body)))
-        return None if sid is None else sid.decode()
-
-    async def outbox(self, offset: int, limit: int) -> tuple[int, list[OutboxMessage]]:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.llen(keys.sms_outbox())
-            pipe.lrange(keys.sms_outbox(), offset, offset + limit - 1)
-            total, raws = await pipe.execute()
-        return int(total), [_outbox_decoder.decode(r) for r in raws]
 
 
 class FanoutWatch:

@@ -19,6 +19,7 @@ from api.app import create_app
 from schemas.ivr import DEPTH, PARENT, State
 from schemas.settings import Settings, SettingsError, settings_from_env
 from store.embedded import free_port
+from store.outbox import Outbox
 from store.sms import SmsLedger
 from tests.asgi import app_client
 from tests.bodies import fault_body, outage_body
@@ -189,7 +190,7 @@ async def test_press_one_sends_the_answer_by_sms(
     await caller.press("1")
     await caller.press("1")  # the same request again in this call: one message only
     await run_channels()
-    _, messages = await SmsLedger(redis).outbox(0, 100)
+    _, messages = await Outbox(redis).page(0, 100)
     ivr = [m for m in messages if m.outage_id == "ivr"]
     assert len(ivr) == 1 and ivr[0].to == KNOWN and "华木路" in ivr[0].body
 
@@ -329,7 +330,7 @@ async def test_sms_from_the_menu_goes_through_the_ledger_opt_out_and_rate_cap(
     await known.press("1")
     await known.press("1")
     await run_channels()
-    _, messages = await SmsLedger(redis).outbox(0, 100)
+    _, messages = await Outbox(redis).page(0, 100)
     assert [m.to for m in messages if m.outage_id == "ivr"] == [KNOWN], "an opted-out number got an SMS"
     ledger = SmsLedger(redis)
     assert (await ledger.counts("ivr", "CA-known:my_outages"))["accepted"] == 1

@@ -17,7 +17,9 @@ from schemas.settings import Settings
 from services.jobs import enqueue_publish, publish_job_id
 from store import keys as store_keys
 from store.customers import CustomerStore
+from store.held import HeldBatches
 from store.outages import OutageStore
+from store.outbox import Outbox
 from store.sms import SmsLedger
 from tests.asgi import app_client
 from tests.bodies import fault_body, iso, outage_body
@@ -31,7 +33,7 @@ Client = httpx.AsyncClient
 
 
 async def _outbox(redis: ArqRedis) -> list[Any]:
-    _, messages = await SmsLedger(redis).outbox(0, 10_000)
+    _, messages = await Outbox(redis).page(0, 10_000)
     return messages
 
 
@@ -56,7 +58,7 @@ async def _publish_with_change(
 
 def _batch_ctx(redis: ArqRedis, settings: Settings, clock: FakeClock, job_id: str) -> dict[str, Any]:
     """What arq hands the batch and sweep jobs, for calling them one look at a time."""
-    provider = OutboxProvider(SmsLedger(redis), clock, 100)
+    provider = OutboxProvider(Outbox(redis), clock, 100)
     sender = SmsSender(redis, settings, provider, SmsTexts(settings.zone, settings.hotline), clock)
     return {"sms_sender": sender, "sms_publisher": SmsPublisher(redis, settings, clock), "redis": redis,
             "queue_name": settings.queue_name, "clock": clock, "job_try": 1, "job_id": job_id}  # fmt: skip
@@ -363,10 +365,9 @@ async def test_a_change_that_ran_before_its_outage_notice_was_held_waits_with_it
     assert await send_sms_batch(ctx, outage["id"], "c1", ["A1"]) == 0
     assert await redis.zscore(settings.queue_name, f"sms:{outage['id']}:c1:0/3") is None
 
-    ledger = SmsLedger(redis)
     eight = (clock.now + timedelta(days=1)).replace(hour=8, minute=0, second=0)
-    assert [b for b, _ in await ledger.due_batches(eight)] == [f"{outage['id']}:new:0"]
-    assert [b for b, _ in await ledger.due_batches(eight + timedelta(seconds=1))] == [
+    assert [b for b, _ in await HeldBatches(redis).due_batches(eight)] == [f"{outage['id']}:new:0"]
+    assert [b for b, _ in await HeldBatches(redis).due_batches(eight + timedelta(seconds=1))] == [
         f"{outage['id']}:new:0",
         f"{outage['id']}:c1:0/3",
     ]

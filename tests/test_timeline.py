@@ -8,7 +8,7 @@ import httpx
 import pytest
 from arq.connections import ArqRedis
 
-from store.sms import SmsLedger
+from store.outbox import Outbox
 from tests.bodies import fault_body, iso, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
@@ -23,7 +23,7 @@ async def _change(client: Client, keys: Keys, outage_id: str, body: dict[str, An
 
 
 async def _messages(redis: ArqRedis, notice_prefix: str) -> list[str]:
-    _, messages = await SmsLedger(redis).outbox(0, 1000)
+    _, messages = await Outbox(redis).page(0, 1000)
     return sorted(m.account for m in messages if m.notice_id.startswith(notice_prefix))
 
 
@@ -41,7 +41,7 @@ async def test_planned_reminder_goes_24_hours_before_once_to_those_told(
     # Every run_channels is a fresh worker: the schedule lives in Redis, not in a worker.
     await run_channels()
     assert await _messages(redis, "reminder") == ["A1", "A2"]
-    _, messages = await SmsLedger(redis).outbox(0, 10)
+    _, messages = await Outbox(redis).page(0, 10)
     english = next(m for m in messages if m.account == "A2" and m.notice_id.startswith("reminder"))
     assert english.body.startswith("State Grid reminder")
     await run_channels()
@@ -127,7 +127,7 @@ async def test_start_turns_the_outage_in_progress_on_the_web_and_tells_customers
     assert after.json()["items"][0]["phase"] == "in_progress"
     assert outage["id"] == after.json()["items"][0]["id"]
     assert await _messages(redis, "started") == ["A1"]
-    _, messages = await SmsLedger(redis).outbox(0, 10)
+    _, messages = await Outbox(redis).page(0, 10)
     assert [m.notice_id.split("-")[0] for m in messages] == ["started", "reminder", "new"]
 
 
@@ -152,7 +152,7 @@ async def test_overdue_outage_is_flagged_to_its_centre_until_restored(
     assert (await client.get("/api/v1/reviews", headers=keys.headers("reviewer"))).json() == []
     # Restoration goes to exactly those told of the outage.
     assert await _messages(redis, "c1") == ["A1", "A2"]
-    _, messages = await SmsLedger(redis).outbox(0, 10)
+    _, messages = await Outbox(redis).page(0, 10)
     assert all(m.account != "LATE" for m in messages)
 
 

@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 from publishers.sms_providers.base import MessageRef, PermanentProviderError, SmsProvider
 from schemas.settings import Settings
 from store.customers import CustomerStore
-from store.sms import SmsLedger
+from store.outbox import Outbox
 from tests.asgi import app_client
 from tests.bodies import outage_body
 from tests.conftest import FakeClock, Keys
@@ -97,7 +97,7 @@ async def test_provider_contract_send_returns_a_sid_and_the_message_arrives(
         assert created["StatusCallback"] == f"{PUBLIC}/twilio/sms/status"
         assert created["sid"] == sent.sid
     else:
-        _, [message] = await SmsLedger(redis).outbox(0, 10)
+        _, [message] = await Outbox(redis).page(0, 10)
         assert (message.to, message.body, message.sid) == (phone(1), "测试 test", sent.sid)
 
 

@@ -19,8 +19,9 @@ from schemas.clock import Clock
 from schemas.deliveries import sms_delivery
 from schemas.notices import ORIGINAL_NOTICE, notice_of
 from schemas.settings import Settings
+from store.held import HeldBatch, HeldBatches
 from store.outages import OutageStore
-from store.sms import FanoutWatch, HeldBatch, SmsLedger
+from store.sms import FanoutWatch, SmsLedger
 
 log = structlog.get_logger("workers.sms")
 
@@ -77,10 +78,10 @@ async def _continue(
     stalled-fan-out sweep); how many this run settled."""
     this_part = ctx["job_id"].removeprefix("sms:")
     rest = HeldBatch(outage_id, notice_id, outcome.remaining)
-    held_behind = await after_held_original(sender.ledger, outage_id) if outcome.waiting else None
+    held_behind = await after_held_original(sender.held, outage_id) if outcome.waiting else None
     if held_behind is not None:
         # The outage notice went into quiet hours after this change's publication looked.
-        await sender.ledger.hold(next_part(this_part), rest, held_behind)
+        await sender.held.hold(next_part(this_part), rest, held_behind)
     elif outcome.waiting and part_number(this_part) >= WAITING_LOOKS:
         # Still queued, and counted so: the stalled-fan-out sweep resumes this change once its
         # outage notice has gone out (it resumes that notice too if its batches gave up).
@@ -100,12 +101,12 @@ async def _continue(
 
 
 async def release_held_sms(ctx: dict[str, Any]) -> int:
-    ledger: SmsLedger = ctx["sms_ledger"]
+    held = HeldBatches(ctx["redis"])
     clock: Clock = ctx["clock"]
-    due = await ledger.due_batches(clock())
+    due = await held.due_batches(clock())
     for batch_id, batch in due:
         await enqueue_batch(ctx["redis"], ctx["queue_name"], batch_id, batch)
-        await ledger.unhold(batch_id, batch)
+        await held.unhold(batch_id, batch)
     return len(due)
 
 

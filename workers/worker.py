@@ -25,6 +25,7 @@ from store.connection import connect
 from store.dispatch import DispatchLedger
 from store.jobs import job_lease
 from store.outages import OutageStore
+from store.outbox import Outbox
 from store.sms import SmsLedger
 from workers.publish import publish_notice, redispatch_lost
 from workers.sms import release_held_sms, send_ivr_sms, send_sms_batch, sweep_stalled_fanouts
@@ -45,7 +46,7 @@ def sms_provider(settings: Settings, redis: ArqRedis, clock: Clock) -> SmsProvid
             # A send must end well inside the job's time, or arq fails the whole batch.
             timeout=max(1.0, min(30.0, settings.job_timeout.total_seconds() / 4)),
         )
-    return OutboxProvider(SmsLedger(redis), clock, settings.outbox_max)
+    return OutboxProvider(Outbox(redis), clock, settings.outbox_max)
 
 
 def channel_publishers(settings: Settings, clock: Clock) -> RegistryFactory:

@@ -6,12 +6,12 @@ from datetime import datetime
 from publishers.sms_providers.base import MessageRef, SentMessage
 from schemas.clock import Clock
 from schemas.sms import sms_size
-from store.sms import OutboxMessage, SmsLedger
+from store.outbox import Outbox, OutboxMessage
 
 
 class OutboxProvider:
-    def __init__(self, ledger: SmsLedger, clock: Clock, keep: int) -> None:
-        self.ledger = ledger
+    def __init__(self, outbox: Outbox, clock: Clock, keep: int) -> None:
+        self.outbox = outbox
         self.clock = clock
         self.keep = keep
 
@@ -34,11 +34,11 @@ class OutboxProvider:
             account=ref.account,
             language=ref.language,
         )
-        await self.ledger.add_to_outbox(message, self.keep)
+        await self.outbox.add(message, self.keep)
         return SentMessage(sid=sid)
 
     async def find(self, to: str, body: str, since: datetime) -> SentMessage | None:
-        sid = await self.ledger.outbox_sid(to, body)
+        sid = await self.outbox.sid_for(to, body)
         return None if sid is None else SentMessage(sid=sid)
 
     async def close(self) -> None:

@@ -38,9 +38,10 @@ from store.sms import SmsLedger
 from workers.worker import build_worker
 
 
-def redis_benchmark(port: int) -> dict[str, float]:
+def redis_benchmark(port: int, password: str) -> dict[str, float]:
     out = subprocess.run(
-        ["redis-benchmark", "-p", str(port), "-q", "-n", "200000", "-c", "50", "-t", "set,sadd,lpush"],
+        ["redis-benchmark", "-p", str(port), "-a", password, "-q", "-n", "200000",
+         "-c", "50", "-t", "set,sadd,lpush"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     return {m[0]: float(m[1]) for m in re.findall(r"^(\w+): ([\d.]+) requests per second", out, re.MULTILINE)}
@@ -98,7 +99,7 @@ async def run(recipients: int, enqueue_only: int) -> None:
                 await worker.on_shutdown(worker.ctx)
             counts = await SmsLedger(redis).counts(outage.id, "new")
             results.append((count, imported, enqueue, batches, drained, counts))
-        baseline = redis_benchmark(server.port)
+        baseline = redis_benchmark(server.port, server.password)
         await redis.aclose()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(

@@ -23,8 +23,12 @@ Format = Annotated[str | None, QueryParameter(description="json (default) or csv
 
 
 def _period(reports: ReportService, start: str | None, end: str | None) -> tuple[datetime, datetime]:
-    period_end = query_time(end, "to") or reports.outages.clock()
-    return query_time(start, "from") or period_end - DEFAULT_PERIOD, period_end
+    """The period asked for (the last 30 days by default), in the deployment's zone as answers
+    give every time, whatever offset the query used."""
+    now = reports.outages.clock()
+    period_end = (query_time(end, "to") or now).astimezone(now.tzinfo)
+    period_start = query_time(start, "from")
+    return (period_start.astimezone(now.tzinfo) if period_start else period_end - DEFAULT_PERIOD), period_end
 
 
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").

@@ -198,3 +198,16 @@ async def test_csv_exports_neutralise_spreadsheet_formulas(
         assert dangerous == [], (path, dangerous)
         # A cell starting with '-' is a formula too unless it is a plain number.
         assert all(not c.startswith("-") or c.lstrip("-").replace(".", "", 1).isdigit() for c in cells)
+
+
+async def test_the_period_is_answered_in_the_deployment_zone(client: Client, keys: Keys) -> None:
+    answer = await client.get(
+        "/api/v1/compliance",
+        params={"from": "2026-11-01T00:00:00Z", "to": "2026-11-20T00:00:00Z"},
+        headers=keys.headers("reviewer"),
+    )
+    report = answer.json()
+    assert (report["period_from"], report["period_to"]) == (
+        "2026-11-01T08:00:00+08:00",
+        "2026-11-20T08:00:00+08:00",
+    )

@@ -39,10 +39,11 @@ def fault(base: str, sub: str, rev: str, name: str, feeders: list[str]) -> str:
         "area_description": "张江镇", "scope": {"feeders": feeders},
         "starts_at": (located - timedelta(minutes=10)).isoformat(), "fault_located_at": located.isoformat(),
     }  # fmt: skip
-    created = httpx.post(
-        f"{base}/api/v1/outages", json=body, headers={"Authorization": f"Bearer {sub}"}
-    ).json()
-    httpx.post(f"{base}/api/v1/outages/{created['id']}/approve", headers={"Authorization": f"Bearer {rev}"})
+    response = httpx.post(f"{base}/api/v1/outages", json=body, headers={"Authorization": f"Bearer {sub}"})
+    created = response.json()
+    # The reviewer approves the version they read (the record's ETag).
+    approver = {"Authorization": f"Bearer {rev}", "If-Match": response.headers["etag"]}
+    httpx.post(f"{base}/api/v1/outages/{created['id']}/approve", headers=approver)
     return str(created["id"])
 
 

@@ -32,8 +32,10 @@ def publish(base: str, count: int) -> None:
                 "region": "310115", "area_description": f"Zhangjiang block {n}", "scope": {"feeders": [f"W-{n}"]},
                 "starts_at": (located - timedelta(minutes=10)).isoformat(), "fault_located_at": located.isoformat(),
             }  # fmt: skip
-            created = client.post("/api/v1/outages", json=body, headers=SUB).json()
-            client.post(f"/api/v1/outages/{created['id']}/approve", headers=REV)
+            created = client.post("/api/v1/outages", json=body, headers=SUB)
+            # The reviewer approves the version they read (the record's ETag).
+            version = {"If-Match": created.headers["etag"]}
+            client.post(f"/api/v1/outages/{created.json()['id']}/approve", headers={**REV, **version})
         for _ in range(600):
             if len(client.get("/api/v1/public/outages").json()["items"]) >= count:
                 return

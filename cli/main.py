@@ -115,7 +115,7 @@ def proxy_trust(settings: Settings) -> dict[str, Any]:
 
 
 def run_api(settings: Settings, demo: bool, on_exit: Callable[[], None] | None = None) -> None:
-    """The API in this process, or API_PROCESSES processes of api.asgi:app sharing the port."""
+    """The API in this process, or API_PROCESSES processes of cli.asgi:app sharing the port."""
     assert settings.redis_url is not None
     if demo:
         asyncio.run(_load_demo(settings))
@@ -132,7 +132,7 @@ def run_api(settings: Settings, demo: bool, on_exit: Callable[[], None] | None =
     os.environ["REDIS_URL"] = settings.redis_url
     os.environ["DEV_PAGES"] = "1" if settings.dev_pages else "0"
     uvicorn.run(
-        "api.asgi:app", factory=True, workers=settings.api_processes, host=settings.host, port=settings.port,
+        "cli.asgi:app", factory=True, workers=settings.api_processes, host=settings.host, port=settings.port,
         log_level="info", access_log=False, log_config=None, **proxy_trust(settings),
     )  # fmt: skip
 

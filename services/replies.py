@@ -34,6 +34,7 @@ class ReplyService:
         self.redis = redis
         self.customers = CustomerStore(redis)
         self.ledger = SmsLedger(redis)
+        self.affected = AccountOutages(redis)
 
     async def receipt(self, sid: str, provider_status: str, error_code: str) -> None:
         """A delivery receipt moves the message's status forward; not ours or untracked: ignored."""
@@ -80,7 +81,7 @@ class ReplyService:
         now = outages.clock()
         found: dict[str, Outage] = {}
         for account in accounts:
-            for outage_id in await AccountOutages(self.redis).outages_of_account(account, after=now):
+            for outage_id in await self.affected.outages_of_account(account, after=now):
                 if outage_id not in found:
                     found[outage_id] = await outages.store.get(outage_id)
         current = [o for o in found.values() if o.status is Status.PUBLISHED]

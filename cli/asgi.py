@@ -1,4 +1,4 @@
-"""`api.asgi:app`, the app factory for running several API processes (uvicorn --factory --workers N).
+"""`cli.asgi:app`, the app factory for running several API processes (uvicorn --factory --workers N).
 
 Each process reads the settings from the environment and makes its own Redis client, which
 connects on first use (a process's event loop does not exist before uvicorn starts it).

@@ -32,7 +32,7 @@ from api.public_api import public_outages
 from api.reviews import ReviewController
 from api.twilio_hooks import sms_inbound, sms_status
 from api.web import live_events, lookup_page, outage_list, outage_page
-from publishers.sms_text import SmsTexts
+from publishers.channels import build_channels
 from publishers.templates import environment
 from schemas.clock import Clock, clock_in
 from schemas.rules import lead_time_description
@@ -115,8 +115,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
     service = OutageService(settings, redis, now)
     customers = CustomerService(redis)
     public = PublicService(redis)
-    sms_texts = SmsTexts(settings.zone, settings.hotline, settings.sms_signature)
-    reports = ReportService(service, redis, sms_texts)
+    reports = ReportService(service, redis, build_channels(settings, redis, now))
     replies = ReplyService(service, redis)
     ivr = IvrService(settings, redis, now)
     dev = DevService(redis, now)

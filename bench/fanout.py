@@ -23,18 +23,19 @@ from pathlib import Path
 import msgspec
 from arq.connections import RedisSettings, create_pool
 
-from publishers.sms import SmsPublisher
+from publishers.sms import sms_channel
 from schemas.clock import clock_in
 from schemas.kinds import OutageKind, Role
 from schemas.notices import notice_of
 from schemas.outage import OutageSubmission, Scope
 from schemas.settings import Settings
 from services.customers import import_customers
+from services.delivery import Fanout
 from services.demo_customers import NETWORK, synthetic_customers
 from services.outages import OutageService
 from store.api_keys import ApiKeyStore
 from store.embedded import EmbeddedRedis
-from store.sms import SmsLedger
+from store.ledger import DeliveryLedger
 from workers.worker import build_worker
 
 
@@ -83,7 +84,7 @@ async def run(recipients: int, enqueue_only: int) -> None:
             await redis.delete("bench")  # the publish job: run by hand below, timed alone
             notice = notice_of(outage, "new")
             started = time.perf_counter()
-            await SmsPublisher(redis, settings, clock).publish(notice)
+            await Fanout(redis, settings, clock, sms_channel(settings, redis, clock)).publish(notice)
             enqueue = time.perf_counter() - started
             batches = await redis.zcard("bench")
             drained = None
@@ -97,7 +98,7 @@ async def run(recipients: int, enqueue_only: int) -> None:
                 drained = time.perf_counter() - started
                 assert worker.on_shutdown is not None
                 await worker.on_shutdown(worker.ctx)
-            counts = await SmsLedger(redis).counts(outage.id, "new")
+            counts = await DeliveryLedger(redis, "sms").counts(outage.id, "new")
             results.append((count, imported, enqueue, batches, drained, counts))
         baseline = redis_benchmark(server.port, server.password)
         await redis.aclose()

@@ -11,6 +11,7 @@ from services.demo_customers import demo_account, synthetic_customers
 from services.outages import OutageService
 from store.api_keys import ApiKeyStore
 from store.customers import CustomerStore
+from store.optouts import OptOuts
 
 DEMO_CUSTOMERS = 30_000
 
@@ -59,7 +60,7 @@ async def load_demo(service: OutageService) -> list[str]:
     for n in range(0, DEMO_CUSTOMERS, 53):
         customer = await CustomerStore(service.redis).get(demo_account(DEMO_REGION, n))
         if customer is not None:
-            await CustomerStore(service.redis).set_opted_out(customer.phone, True)
+            await OptOuts(service.redis, "sms").set_opted_out(customer.phone, True)
     day = now.astimezone(service.settings.zone).replace(hour=8, minute=0, second=0, microsecond=0)
 
     planned, _ = await service.submit(

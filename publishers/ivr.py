@@ -2,6 +2,7 @@
 
 from redis.asyncio import Redis
 
+from publishers.base import TAKEN, HandOver
 from schemas.ivr import IvrOutage
 from schemas.kinds import ACCOUNT_KINDS, Status
 from schemas.notices import Notice
@@ -16,7 +17,7 @@ class IvrPublisher:
     def channel(self) -> str:
         return "ivr"
 
-    async def publish(self, notice: Notice) -> None:
+    async def publish(self, notice: Notice) -> HandOver:
         outage = notice.outage
         private = outage.kind in ACCOUNT_KINDS
         await self.index.save(
@@ -36,3 +37,4 @@ class IvrPublisher:
             areas=[] if private else outage.scope.transformer_areas,
             accounts=outage.scope.accounts,
         )
+        return TAKEN

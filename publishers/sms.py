@@ -1,400 +1,64 @@
-"""The SMS channel: resolve who is owed a notice, fan out in batches, send each at most once.
+"""The SMS channel: Twilio when configured (else the local outbox), the texts in templates/sms/,
+the customer's registry phone, a message costing its segments against SMS_RATE."""
 
-In flight: a send claimed by a worker that dies before recording the provider's answer may have
-reached the provider. The batch runs again once the dead worker's lease on it lapses (JOB_LEASE),
-and each such claim is reconciled with the provider: recorded if the provider has the message,
-sent if it does not, `unconfirmed` (never sent again) only if the provider cannot say. At most
-`sms_concurrency` sends per batch job are in flight at any moment.
-"""
+from redis.asyncio import Redis
 
-import asyncio
-import time
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
-
-import msgspec
-import structlog
-from arq.connections import ArqRedis
-
-from publishers.sms_providers.base import (
-    AmbiguousProviderError,
-    MessageRef,
-    PermanentProviderError,
-    RetryableProviderError,
-    SmsProvider,
-    UncertainProviderError,
-)
+from publishers.base import Provider
+from publishers.channel import Channel, ChannelTuning
+from publishers.sms_providers.outbox import OutboxProvider
+from publishers.sms_providers.twilio import TwilioProvider
 from publishers.sms_text import SmsTexts
 from schemas.clock import Clock
 from schemas.customers import Customer
-from schemas.deliveries import Reach
-from schemas.kinds import ACCOUNT_KINDS, NoticeEvent
-from schemas.notices import ORIGINAL_NOTICE, Notice, notice_of
 from schemas.settings import Settings
-from schemas.sms import audience_rule, release_time, sms_size
-from store.affected import AccountOutages
-from store.audience import Audience
-from store.customers import CustomerStore
-from store.held import HeldBatch, HeldBatches
-from store.outages import OutageStore
-from store.rate import RateLimiter
-from store.sms import FanoutWatch, SmsLedger
-
-SEND_BATCH_JOB = "send_sms_batch"
-log = structlog.get_logger("publishers.sms")
+from schemas.sms import sms_size
+from store.outbox import Outbox
 
 
-class BatchOutcome(msgspec.Struct, frozen=True, kw_only=True):
-    """What a batch run did, for the job to act on (a value, not an exception to interpret).
-
-    `retry_after`: some sends were throttled or hit a server error: run the whole batch again then
-    (the ledger skips the done). `remaining`: accounts not tried, because the batch's time ran out
-    or (`waiting`) they have not yet had the outage notice this change follows; a new job sends to
-    them, and neither uses up one of the batch's tries.
-    """
-
-    retry_after: timedelta | None = None
-    remaining: list[str] = []
-    waiting: bool = False
-
-
-class SendOutcome(msgspec.Struct, frozen=True, kw_only=True):
-    """One customer-requested message: its ledger status, or when to try again."""
-
-    status: str = ""
-    retry_after: timedelta | None = None
+def sms_provider(settings: Settings, redis: Redis, clock: Clock) -> Provider:
+    if settings.uses_twilio:
+        assert settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from
+        return TwilioProvider(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            settings.twilio_from,
+            status_callback=f"{settings.public_base_url}/twilio/sms/status",
+            api_base=settings.twilio_api_base,
+            # A send must end well inside the job's time, or arq fails the whole batch.
+            timeout=max(1.0, min(30.0, settings.job_timeout.total_seconds() / 4)),
+        )
+    return OutboxProvider(Outbox(redis), clock, settings.outbox_max)
 
 
-def next_part(batch_id: str) -> str:
-    """The id of the job that continues `batch_id`: X, X/2, X/3 ... (the same every time, so a
-    re-run of a killed job enqueues its continuation once)."""
-    base, _, _ = batch_id.partition("/")
-    return f"{base}/{part_number(batch_id) + 1}"
-
-
-def part_number(batch_id: str) -> int:
-    """1 for a batch's first job, 2 for its first continuation, and so on."""
-    _, _, part = batch_id.partition("/")
-    return int(part or 1)
-
-
-async def enqueue_batch(
-    queue: ArqRedis, queue_name: str, batch_id: str, batch: HeldBatch, defer: timedelta | None = None
-) -> bool:
-    job = await queue.enqueue_job(
-        SEND_BATCH_JOB,
-        batch.outage_id,
-        batch.notice_id,
-        batch.accounts,
-        _job_id=f"sms:{batch_id}",
-        _queue_name=queue_name,
-        _defer_by=defer,
+def sms_tuning(settings: Settings) -> ChannelTuning:
+    return ChannelTuning(
+        batch_size=settings.sms_batch_size,
+        concurrency=settings.sms_concurrency,
+        rate=settings.sms_rate,
+        retry_base=settings.sms_retry_base,
+        quiet_hours=True,
     )
-    return job is not None
 
 
-async def after_held_original(held: HeldBatches, outage_id: str) -> datetime | None:
-    """When a change may go if the outage notice itself is held for quiet hours: just after it.
-
-    A change must not overtake the notice it changes, and waiting with it costs nothing, where
-    looking again every minute all night would cost a job a minute.
-    """
-    original_release = await held.held_until(outage_id, ORIGINAL_NOTICE)
-    return None if original_release is None else original_release + timedelta(seconds=1)
+def sms_texts(settings: Settings) -> SmsTexts:
+    return SmsTexts(settings.zone, settings.hotline, settings.sms_signature)
 
 
-class SmsPublisher:
-    """Channel publisher: decides the audience and hands it to batch jobs (or holds them)."""
-
-    def __init__(self, redis: ArqRedis, settings: Settings, clock: Clock) -> None:
-        self.redis = redis
-        self.settings = settings
-        self.clock = clock
-        self.ledger = SmsLedger(redis)
-        self.audience = Audience(redis)
-        self.held = HeldBatches(redis)
-        self.customers = CustomerStore(redis)
-
-    @property
-    def channel(self) -> str:
-        return "sms"
-
-    async def resolve_audience(self, notice: Notice) -> int:
-        """How many the notice goes to, kept as the outage's audience."""
-        outage = notice.outage
-        if notice.event is not NoticeEvent.NEW and await self.audience.has_audience(outage.id):
-            # Changes and restoration go to exactly those who were told of the outage.
-            return await self.audience.audience_size(outage.id)
-        rule = audience_rule(outage, self.settings.temporary_audience)
-        return await self.audience.resolve_audience(self.customers, outage.id, outage.region, rule)
-
-    async def preview_reach(self, notice: Notice) -> Reach:
-        """Whom the notice would reach, opted out and reachable apart; nothing is stored."""
-        outage = notice.outage
-        existing = notice.event is not NoticeEvent.NEW and await self.audience.has_audience(outage.id)
-        rule = None if existing else audience_rule(outage, self.settings.temporary_audience)
-        per_account = outage.kind in ACCOUNT_KINDS
-        return await self.audience.preview_reach(self.customers, outage.id, outage.region, rule, per_account)
-
-    async def publish(self, notice: Notice, *, attempt: int = 0) -> None:
-        """Fan out; `attempt` > 0 runs the batches again under new job ids (the sweep of a stalled one)."""
-        outage = notice.outage
-        await FanoutWatch(self.redis).started(outage.id, notice.id, self.clock())
-        if attempt:
-            await self._enqueue(notice, attempt)
-            return
-        recipients = await self.resolve_audience(notice)
-        await self.ledger.set_recipients(outage.id, notice.id, recipients)
-        s = self.settings
-        # The notice itself must arrive its lead time ahead; a reminder, before the start.
-        lead = s.lead_times.get(outage.kind)
-        deadline = outage.starts_at
-        if notice.event is NoticeEvent.NEW and lead is not None:
-            deadline -= lead.minimum
-        release_at = release_time(
-            outage.kind, notice.event, self.clock(), s.quiet_start, s.quiet_end, s.zone, deadline
-        )
-        if notice.event is not NoticeEvent.NEW:
-            behind_original = await after_held_original(self.held, outage.id)
-            if behind_original is not None:
-                release_at = behind_original
-        if release_at is not None:
-            for index, accounts in enumerate(
-                await self.audience.audience_batches(outage.id, s.sms_batch_size)
-            ):
-                await self.held.hold(
-                    f"{outage.id}:{notice.id}:{index}", HeldBatch(outage.id, notice.id, accounts), release_at
-                )
-            return
-        await self._enqueue(notice, 0)
-
-    async def _enqueue(self, notice: Notice, attempt: int) -> None:
-        outage, s = notice.outage, self.settings
-        suffix = f":r{attempt}" if attempt else ""
-        for index, accounts in enumerate(await self.audience.audience_batches(outage.id, s.sms_batch_size)):
-            batch_id = f"{outage.id}:{notice.id}:{index}{suffix}"
-            await enqueue_batch(self.redis, s.queue_name, batch_id, HeldBatch(outage.id, notice.id, accounts))
+def _phone(customer: Customer) -> str:
+    return customer.phone
 
 
-class SmsSender:
-    """Sends one batch: skips the opted out and everything the ledger has seen, sends the rest."""
+def _segments(body: str) -> int:
+    return sms_size(body).segments
 
-    def __init__(
-        self,
-        redis: ArqRedis,
-        settings: Settings,
-        provider: SmsProvider,
-        texts: SmsTexts,
-        clock: Clock,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.settings = settings
-        self.monotonic = monotonic
-        self.provider = provider
-        self.texts = texts
-        self.clock = clock
-        self.outages = OutageStore(redis)
-        self.customers = CustomerStore(redis)
-        self.ledger = SmsLedger(redis)
-        self.affected = AccountOutages(redis)
-        self.held = HeldBatches(redis)
-        self.limiter = RateLimiter(redis, provider.sender, settings.sms_rate)
-        self._rendered: dict[tuple[str, str, int, int, str], str] = {}
 
-    async def send_batch(
-        self, outage_id: str, notice_id: str, accounts: Sequence[str], run_id: str
-    ) -> BatchOutcome:
-        notice = notice_of(await self.outages.get(outage_id), notice_id)
-        outage = notice.outage
-        found = await self.customers.many(accounts)
-        if outage.ends_at is not None:
-            await self.affected.note_affected(accounts, outage_id, outage.restored_at or outage.ends_at)
-        present: list[Customer] = []
-        for account, customer in zip(accounts, found, strict=True):
-            if customer is None:
-                await self.ledger.advance(outage_id, notice_id, account, "removed", first=True)
-            else:
-                present.append(customer)
-        opted = await self.customers.opted_out([c.phone for c in present])
-        reachable = []
-        for customer, opted_out in zip(present, opted, strict=True):
-            if opted_out:
-                await self.ledger.advance(outage_id, notice_id, customer.account, "opted_out", first=True)
-            else:
-                reachable.append(customer)
-        retry_after: list[timedelta] = []
-        waiting: list[str] = []
-        if notice.id != ORIGINAL_NOTICE:
-            reachable, waiting = await self._after_original(outage_id, reachable)
-        gate = asyncio.Semaphore(self.settings.sms_concurrency)
-        # Stop well before arq's job timeout: a timed-out job is failed, not retried, and its
-        # unsent tail would wait for the stalled-fan-out sweep. Half the timeout, plus a send's
-        # own limit (a quarter), stays inside it. The untried rest goes on in a new job rather
-        # than a Retry, so a batch slowed by the rate cap does not use up its tries.
-        budget_end = self.monotonic() + self.settings.job_timeout.total_seconds() / 2
-        untried: list[str] = []
-        started = 0
-
-        async def send_one(customer: Customer) -> None:
-            nonlocal started
-            async with gate:
-                # At least one send per run, so a chain of continuations always moves on.
-                if started and self.monotonic() > budget_end:
-                    untried.append(customer.account)
-                    return
-                started += 1
-                # Claimed one at a time, just before sending: what a dead worker leaves claimed
-                # is what it had in flight, at most sms_concurrency per batch job.
-                # The same text to the same phone once: notices naming an account are per account.
-                phone = "" if outage.kind in ACCOUNT_KINDS else customer.phone
-                claim = await self.ledger.claim_one(
-                    outage_id, notice_id, customer.account, run_id, self.clock(), phone
-                )
-                if claim.startswith("stale|"):
-                    claim = await self._reconcile(notice, customer, run_id, claim.removeprefix("stale|"))
-                if claim != "claimed":
-                    return
-                retry = await self._send(notice, customer, run_id)
-                if retry is not None:
-                    retry_after.append(retry)
-
-        await asyncio.gather(*(send_one(c) for c in reachable))
-        if retry_after:
-            # A rerun of the whole batch also covers the untried and the waiting: the ledger skips the done.
-            return BatchOutcome(retry_after=max(retry_after))
-        if waiting:
-            return BatchOutcome(remaining=untried + waiting, waiting=True)
-        return BatchOutcome(remaining=untried)
-
-    async def send_one(
-        self, phone: str, body: str, language: str, topic: str, request: str, run_id: str
-    ) -> SendOutcome:
-        """One message asked for by a customer (the phone menu's "send me this"), on the same path
-        as a notice's: the opt-out list, the ledger (once per `topic`/`request`), the rate cap."""
-        if (await self.customers.opted_out([phone]))[0]:
-            await self.ledger.advance(topic, request, phone, "opted_out", first=True)
-            return SendOutcome(status="opted_out")
-        claim = await self.ledger.claim_one(topic, request, phone, run_id, self.clock())
-        if claim.startswith("stale|"):
-            found = await self.provider.find(phone, body, self.clock() - timedelta(hours=1))
-            if found is not None:
-                await self.ledger.record_sent(topic, request, phone, found.status, found.sid, self.clock())
-                return SendOutcome(status=found.status)
-            if not await self.ledger.take_over(
-                topic, request, phone, claim.removeprefix("stale|"), run_id, self.clock()
-            ):
-                return SendOutcome(status="settled")
-        elif claim != "claimed":
-            return SendOutcome(status=claim)
-        wait = await self.limiter.reserve(sms_size(body).segments)
-        if wait > 0:
-            await asyncio.sleep(wait)
-        try:
-            sent = await self.provider.send(phone, body, MessageRef(topic, request, "", language))
-        except RetryableProviderError as exc:
-            await self.ledger.release(topic, request, phone, run_id)
-            return SendOutcome(retry_after=exc.retry_after or timedelta(0))
-        except PermanentProviderError as exc:
-            await self.ledger.advance(topic, request, phone, "failed", exc.code)
-            return SendOutcome(status="failed")
-        except AmbiguousProviderError as exc:
-            await self.ledger.advance(topic, request, phone, "unconfirmed", exc.code)
-            return SendOutcome(status="unconfirmed")
-        await self.ledger.record_sent(topic, request, phone, sent.status, sent.sid, self.clock())
-        return SendOutcome(status=sent.status)
-
-    async def _reconcile(self, notice: Notice, customer: Customer, run_id: str, stale: str) -> str:
-        """A dead run's claim: ask the provider whether that send reached it. Recorded if it did,
-        'claimed' for this run to send if it did not, 'unconfirmed' (never sent again: at most once)
-        if the provider cannot say."""
-        outage_id, notice_id, account = notice.outage.id, notice.id, customer.account
-        _, _, claimed_at = stale.rpartition("@")
-        since = datetime.fromtimestamp(int(claimed_at or 0), tz=UTC) - timedelta(minutes=5)
-        try:
-            found = await self.provider.find(customer.phone, self._text(notice, customer), since)
-        except Exception as exc:
-            log.warning("sms reconcile failed", outage_id=outage_id, notice_id=notice_id, error=str(exc))
-            await self.ledger.advance(outage_id, notice_id, account, "unconfirmed", "lookup_failed")
-            return "unconfirmed"
-        if found is not None:
-            await self.ledger.record_sent(
-                outage_id, notice_id, account, found.status, found.sid, self.clock()
-            )
-            return "recorded"
-        taken = await self.ledger.take_over(outage_id, notice_id, account, stale, run_id, self.clock())
-        return "claimed" if taken else "settled"
-
-    async def _after_original(
-        self, outage_id: str, customers: list[Customer]
-    ) -> tuple[list[Customer], list[str]]:
-        """Those whose outage notice is settled, and the accounts still waiting for it.
-
-        A customer must read "postponed" after the notice it postpones, whatever order the batch
-        jobs run in (quiet hours, retries, several workers).
-        """
-        statuses = await self.ledger.statuses([(outage_id, ORIGINAL_NOTICE, c.account) for c in customers])
-        ready: list[Customer] = []
-        waiting: list[str] = []
-        for customer, status in zip(customers, statuses, strict=True):
-            if status in (None, "sending"):
-                waiting.append(customer.account)
-            else:
-                ready.append(customer)
-        return ready, waiting
-
-    def _text(self, notice: Notice, customer: Customer) -> str:
-        # Only the account kinds name the customer's account; the rest read the same for everyone
-        # of a language, so a batch renders each language once.
-        if notice.outage.kind in ACCOUNT_KINDS:
-            return self.texts.render(notice, customer)
-        cache_key = (
-            notice.outage.id,
-            notice.id,
-            notice.outage.revision,
-            len(notice.outage.changes),
-            customer.language,
-        )
-        text = self._rendered.get(cache_key)
-        if text is None:
-            text = self._rendered[cache_key] = self.texts.render(notice, customer)
-            if len(self._rendered) > 256:
-                self._rendered.pop(next(iter(self._rendered)))
-        return text
-
-    async def _send(self, notice: Notice, customer: Customer, run_id: str) -> timedelta | None:
-        outage_id, notice_id, account = notice.outage.id, notice.id, customer.account
-        body = self._text(notice, customer)
-        wait = await self.limiter.reserve(sms_size(body).segments)
-        if wait > 0:
-            await asyncio.sleep(wait)
-        ref = MessageRef(outage_id, notice_id, account, customer.language)
-        started = self.clock()
-        try:
-            sent = await self.provider.send(customer.phone, body, ref)
-        except UncertainProviderError as exc:
-            # A 5xx may come after the message was created: only send again if it does not exist.
-            try:
-                found = await self.provider.find(customer.phone, body, started)
-            except Exception:
-                await self.ledger.advance(outage_id, notice_id, account, "unconfirmed", exc.code)
-                return None
-            if found is not None:
-                await self.ledger.record_sent(
-                    outage_id, notice_id, account, found.status, found.sid, self.clock()
-                )
-                return None
-            await self.ledger.release(outage_id, notice_id, account, run_id)
-            return exc.retry_after or timedelta(0)
-        except RetryableProviderError as exc:
-            await self.ledger.release(outage_id, notice_id, account, run_id)
-            return exc.retry_after or timedelta(0)
-        except PermanentProviderError as exc:
-            await self.ledger.advance(outage_id, notice_id, account, "failed", exc.code)
-            if exc.opted_out:
-                await self.customers.set_opted_out(customer.phone, True)
-            return None
-        except AmbiguousProviderError as exc:
-            await self.ledger.advance(outage_id, notice_id, account, "unconfirmed", exc.code)
-            return None
-        await self.ledger.record_sent(outage_id, notice_id, account, sent.status, sent.sid, self.clock())
-        return None
+def sms_channel(settings: Settings, redis: Redis, clock: Clock, provider: Provider | None = None) -> Channel:
+    """`provider` replaces the configured one (tests)."""
+    return Channel(
+        name="sms",
+        make_provider=(lambda: provider) if provider else (lambda: sms_provider(settings, redis, clock)),
+        texts=sms_texts(settings),
+        tuning=sms_tuning(settings),
+        address=_phone,
+        cost=_segments,
+    )

@@ -2,6 +2,7 @@
 
 from redis.asyncio import Redis
 
+from publishers.base import TAKEN, HandOver
 from schemas.notices import Notice
 from schemas.public import is_public, public_view
 from store.web import WebStore
@@ -15,8 +16,9 @@ class WebPublisher:
     def channel(self) -> str:
         return "web"
 
-    async def publish(self, notice: Notice) -> None:
+    async def publish(self, notice: Notice) -> HandOver:
         # Arrears, theft and violation concern named customers: never on a public page or feed.
         if not is_public(notice.outage.kind):
-            return
+            return TAKEN
         await self.store.save(public_view(notice.outage), notice.id)
+        return TAKEN

@@ -4,10 +4,12 @@ from datetime import datetime
 
 import msgspec
 
-from schemas.sms import STATUS_RANK
+from schemas.fanout import STATUS_RANK
 
 
-class SmsDelivery(msgspec.Struct, kw_only=True):
+class Delivery(msgspec.Struct, kw_only=True):
+    """One notice on one channel: how many recipients are at each step."""
+
     recipients: int = 0
     # Waiting for a worker; held: waiting for the end of quiet hours.
     queued: int = 0
@@ -22,8 +24,11 @@ class SmsDelivery(msgspec.Struct, kw_only=True):
     # In flight when a worker died: may have reached the customer, never sent again.
     unconfirmed: int = 0
     removed: int = 0
-    # Accounts that share a phone with another of the notice's accounts: that one message serves both.
+    # Accounts that share a phone (an address) with another of the notice's accounts: that one
+    # message serves both.
     same_phone: int = 0
+    # Accounts with no address on the channel (no email address, say).
+    no_address: int = 0
     retries: int = 0
     # Provider error code -> count, for failed and undelivered messages.
     error_codes: dict[str, int] = {}
@@ -35,7 +40,9 @@ class NoticeDelivery(msgspec.Struct, kw_only=True):
     published_at: datetime
     # Channel -> when the notice was handed to it.
     handed_over: dict[str, str]
-    sms: SmsDelivery
+    sms: Delivery
+    # Every per-customer channel, SMS included.
+    channels: dict[str, Delivery]
 
 
 class DeliveryReport(msgspec.Struct):
@@ -43,11 +50,11 @@ class DeliveryReport(msgspec.Struct):
     notices: list[NoticeDelivery]
 
 
-def sms_delivery(counts: dict[str, int]) -> SmsDelivery:
+def delivery_counts(counts: dict[str, int]) -> Delivery:
     settled = sum(v for k, v in counts.items() if k in STATUS_RANK)
     queued = max(0, counts.get("recipients", 0) - counts.get("held", 0) - settled)
     codes = {k.split(":", 1)[1]: v for k, v in counts.items() if ":" in k and v}
-    return SmsDelivery(
+    return Delivery(
         recipients=counts.get("recipients", 0),
         queued=queued,
         held=counts.get("held", 0),
@@ -61,6 +68,7 @@ def sms_delivery(counts: dict[str, int]) -> SmsDelivery:
         unconfirmed=counts.get("unconfirmed", 0),
         removed=counts.get("removed", 0),
         same_phone=counts.get("same_phone", 0),
+        no_address=counts.get("no_address", 0),
         retries=counts.get("retries", 0),
         error_codes=codes,
     )

@@ -8,8 +8,8 @@ from schemas.clock import Clock
 from store.customers import CustomerStore
 from store.held import HeldBatches
 from store.ivr import IvrIndex
+from store.ledger import DeliveryLedger
 from store.outbox import Outbox, OutboxMessage
-from store.sms import SmsLedger
 
 
 class OutboxPage:
@@ -30,7 +30,7 @@ class DevService:
     def __init__(self, redis: Redis, clock: Clock) -> None:
         self.redis = redis
         self.clock = clock
-        self.ledger = SmsLedger(redis)
+        self.ledger = DeliveryLedger(redis, "sms")
 
     async def outbox(self, offset: int, limit: int) -> OutboxPage:
         """A page of the outbox, newest first, each message with its ledger status; and what

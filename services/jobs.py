@@ -1,6 +1,10 @@
 """The queue's jobs as the services enqueue them: names, ids, arguments (workers/ runs them)."""
 
+from datetime import timedelta
+
 from arq.connections import ArqRedis
+
+from store.held import HeldBatch
 
 PUBLISH_JOB = "publish_notice"
 SEND_IVR_SMS_JOB = "send_ivr_sms"
@@ -28,3 +32,44 @@ async def enqueue_ivr_sms(
     await queue.enqueue_job(
         SEND_IVR_SMS_JOB, phone, body, language, request, _job_id=f"ivr-sms:{request}", _queue_name=queue_name
     )
+
+
+SEND_BATCH_JOB = "send_batch"
+
+
+def batch_id(channel: str, outage_id: str, notice_id: str, index: int, attempt: int = 0) -> str:
+    """A batch's id, also its job's: `attempt` > 0 names the batches of a resumed fan-out anew.
+
+    Its parts (`/2`, `/3` ...) are the continuations of one batch: see next_part.
+    """
+    return f"{channel}:{outage_id}:{notice_id}:{index}" + (f":r{attempt}" if attempt else "")
+
+
+def next_part(batch: str) -> str:
+    """The id of the job that continues `batch`: X, X/2, X/3 ... (the same every time, so a
+    re-run of a killed job enqueues its continuation once)."""
+    base, _, _ = batch.partition("/")
+    return f"{base}/{part_number(batch) + 1}"
+
+
+def part_number(batch: str) -> int:
+    """1 for a batch's first job, 2 for its first continuation, and so on."""
+    _, _, part = batch.partition("/")
+    return int(part or 1)
+
+
+async def enqueue_batch(
+    queue: ArqRedis, queue_name: str, batch: str, held: HeldBatch, defer: timedelta | None = None
+) -> bool:
+    """The job that sends batch `batch` (its id) of `held`'s channel; False if it is already queued."""
+    job = await queue.enqueue_job(
+        SEND_BATCH_JOB,
+        held.channel,
+        held.outage_id,
+        held.notice_id,
+        held.accounts,
+        _job_id=batch,
+        _queue_name=queue_name,
+        _defer_by=defer,
+    )
+    return job is not None

@@ -4,27 +4,19 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from publishers.sms_providers.twilio import ledger_status
 from schemas.customers import e164
 from schemas.kinds import MARKETING_KINDS, Status
 from schemas.outage import Outage
 from services.outages import OutageService
 from store.affected import AccountOutages
 from store.customers import CustomerStore
-from store.sms import SmsLedger
+from store.ledger import DeliveryLedger
+from store.optouts import OptOuts
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "退订", "TD"}
 START_WORDS = {"START", "YES", "UNSTOP", "订阅"}
 STATUS_WORDS = {"STATUS", "OUTAGE", "停电", "状态", "查询"}
-# Twilio's receipt statuses, in our ledger's words.
-RECEIPT_STATUS = {
-    "accepted": "accepted",
-    "queued": "accepted",
-    "sending": "accepted",
-    "sent": "sent",
-    "delivered": "delivered",
-    "undelivered": "undelivered",
-    "failed": "failed",
-}
 
 
 class ReplyService:
@@ -33,13 +25,14 @@ class ReplyService:
         self.settings = outages.settings
         self.redis = redis
         self.customers = CustomerStore(redis)
-        self.ledger = SmsLedger(redis)
+        self.ledger = DeliveryLedger(redis, "sms")
+        self.optouts = OptOuts(redis, "sms")
         self.affected = AccountOutages(redis)
 
     async def receipt(self, sid: str, provider_status: str, error_code: str) -> None:
         """A delivery receipt moves the message's status forward; not ours or untracked: ignored."""
-        found = await self.ledger.by_sid(sid)
-        status = RECEIPT_STATUS.get(provider_status)
+        found = await self.ledger.by_ref(sid)
+        status = ledger_status(provider_status)
         if found is None or status is None:
             return
         outage_id, notice_id, account = found
@@ -58,14 +51,14 @@ class ReplyService:
         )
         hotline = self.settings.hotline
         if word in STOP_WORDS:
-            await self.customers.set_opted_out(phone, True)
+            await self.optouts.set_opted_out(phone, True)
             return (
                 f"You will get no more outage SMS. Reply START to resume. Call {hotline} for help."
                 if english
                 else f"您已退订停电通知短信。回复START可恢复接收。咨询请拨{hotline}。"
             )
         if word in START_WORDS:
-            await self.customers.set_opted_out(phone, False)
+            await self.optouts.set_opted_out(phone, False)
             return "Outage SMS resumed." if english else "您已恢复接收停电通知短信。"
         if word in STATUS_WORDS:
             return await self._status_text(accounts, english)

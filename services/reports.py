@@ -6,19 +6,19 @@ from datetime import datetime
 import msgspec
 from arq.connections import ArqRedis
 
-from publishers.sms import SmsPublisher
-from publishers.sms_text import SmsTexts
+from publishers.channel import Channel
 from schemas.compliance import ComplianceReport, NoticeRow, compliance_report, notice_rows, with_delivery
-from schemas.deliveries import DeliveryReport, NoticeDelivery, NoticePreview, SmsPreview, sms_delivery
+from schemas.deliveries import DeliveryReport, NoticeDelivery, NoticePreview, SmsPreview, delivery_counts
 from schemas.keys import ApiKey
 from schemas.notices import ORIGINAL_NOTICE, notice_of
 from schemas.outage import Outage
 from schemas.sms import sms_size
 from schemas.wording import LANGUAGES
 from schemas.workflow import preview_notice, review_version
+from services.delivery import Fanout
 from services.outages import OutageService
 from store.dispatch import DispatchLedger
-from store.sms import SmsLedger
+from store.ledger import DeliveryLedger
 
 
 class ArchivedNotice(msgspec.Struct, kw_only=True):
@@ -35,12 +35,16 @@ class ArchivedNotice(msgspec.Struct, kw_only=True):
 
 
 class ReportService:
-    def __init__(self, outages: OutageService, redis: ArqRedis, sms_texts: SmsTexts) -> None:
+    def __init__(self, outages: OutageService, redis: ArqRedis, channels: list[Channel]) -> None:
         self.outages = outages
         self.settings = outages.settings
         self.redis = redis
-        self.sms_texts = sms_texts
-        self.ledger = SmsLedger(redis)
+        # The SMS channel is the one every customer has: its text is the archived content, its
+        # reach the preview's.
+        self.sms = next(c for c in channels if c.name == "sms")
+        self.sms_texts = self.sms.texts
+        self.ledger = DeliveryLedger(redis, "sms")
+        self.ledgers = {c.name: DeliveryLedger(redis, c.name) for c in channels}
         self.dispatch = DispatchLedger(redis)
 
     async def _published_in(
@@ -90,7 +94,7 @@ class ReportService:
         """The notice approving now would publish: its texts, whom it reaches, the version read."""
         outage = await self.outages.get(outage_id, caller)
         notice = preview_notice(outage, self.outages.clock())
-        reach = await SmsPublisher(self.redis, self.settings, self.outages.clock).preview_reach(notice)
+        reach = await Fanout(self.redis, self.settings, self.outages.clock, self.sms).preview_reach(notice)
         texts = []
         for language in LANGUAGES:
             text = self.sms_texts.render(notice, None, language)
@@ -115,13 +119,18 @@ class ReportService:
         report = []
         for notice_id in notice_ids:
             notice = notice_of(outage, notice_id)
+            channels = {
+                name: delivery_counts(await ledger.counts(outage.id, notice_id))
+                for name, ledger in self.ledgers.items()
+            }
             report.append(
                 NoticeDelivery(
                     notice=notice_id,
                     event=notice.event.value,
                     published_at=notice.published_at,
                     handed_over=await self.dispatch.handed_over(outage.id, notice_id),
-                    sms=sms_delivery(await self.ledger.counts(outage.id, notice_id)),
+                    sms=channels["sms"],
+                    channels=channels,
                 )
             )
         return DeliveryReport(outage_id=outage.id, notices=report)

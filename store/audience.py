@@ -1,14 +1,17 @@
-"""Who a notice's SMS go to: the outage's audience (a set of accounts kept for its changes)."""
+"""Who a notice goes to: the outage's audience (a set of accounts kept for its changes), on every channel."""
 
 import secrets
+from collections.abc import Callable
 
 import msgspec
 from redis.asyncio import Redis
 
+from schemas.customers import Customer
 from schemas.deliveries import Reach
-from schemas.sms import AudienceRule
+from schemas.fanout import AudienceRule
 from store import keys
 from store.customers import CustomerStore
+from store.optouts import OptOuts
 
 
 class Audience:
@@ -16,20 +19,20 @@ class Audience:
         self.redis = redis
 
     async def audience_size(self, outage_id: str) -> int:
-        return int(await self.redis.scard(keys.sms_audience(outage_id)))
+        return int(await self.redis.scard(keys.audience(outage_id)))
 
     async def has_audience(self, outage_id: str) -> bool:
-        return bool(await self.redis.exists(keys.sms_audience(outage_id)))
+        return bool(await self.redis.exists(keys.audience(outage_id)))
 
     async def audience_batches(self, outage_id: str, size: int) -> list[list[str]]:
         """The audience in batches, in a stable order (sorted) so a re-run makes the same batches."""
-        members = sorted(m.decode() for m in await self.redis.smembers(keys.sms_audience(outage_id)))
+        members = sorted(m.decode() for m in await self.redis.smembers(keys.audience(outage_id)))
         return [members[i : i + size] for i in range(0, len(members), size)]
 
     async def resolve_audience(
         self, customers: CustomerStore, outage_id: str, region: str, rule: AudienceRule
     ) -> int:
-        return await customers.resolve(keys.sms_audience(outage_id), region, **msgspec.structs.asdict(rule))
+        return await customers.resolve(keys.audience(outage_id), region, **msgspec.structs.asdict(rule))
 
     async def preview_reach(
         self,
@@ -38,14 +41,18 @@ class Audience:
         region: str,
         rule: AudienceRule | None,
         per_account: bool,
+        optouts: OptOuts,
+        address: Callable[[Customer], str],
     ) -> Reach:
         """Who a notice would reach, without keeping anything: the outage's audience if `rule` is
         None (changes go to those told of the outage), else the audience the rule resolves to."""
         if rule is None:
-            return await customers.reach(keys.sms_audience(outage_id), per_account=per_account)
+            return await customers.reach(
+                keys.audience(outage_id), per_account=per_account, optouts=optouts, address=address
+            )
         scratch = keys.scratch(f"preview:{secrets.token_hex(8)}")
         try:
             await customers.resolve(scratch, region, **msgspec.structs.asdict(rule))
-            return await customers.reach(scratch, per_account=per_account)
+            return await customers.reach(scratch, per_account=per_account, optouts=optouts, address=address)
         finally:
             await self.redis.delete(scratch)

@@ -1,7 +1,7 @@
 """The customer registry and the indexes that find who an outage affects."""
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import msgspec
 from redis.asyncio import Redis
@@ -11,6 +11,7 @@ from redis.exceptions import WatchError
 from schemas.customers import Customer, address_key
 from schemas.deliveries import Reach
 from store import keys
+from store.optouts import OptOuts
 
 _encode = msgspec.msgpack.Encoder().encode
 _decoder = msgspec.msgpack.Decoder(Customer)
@@ -184,34 +185,31 @@ class CustomerStore:
             results = await pipe.execute()
         return int(results[-1])
 
-    async def reach(self, accounts_key: str, *, per_account: bool) -> Reach:
-        """Who of the accounts in the set `accounts_key` an SMS would reach (opted out, phones).
+    async def reach(
+        self,
+        accounts_key: str,
+        *,
+        per_account: bool,
+        optouts: OptOuts,
+        address: Callable[[Customer], str],
+    ) -> Reach:
+        """Who of the accounts in the set `accounts_key` a channel would reach: opted out, reachable
+        (with an `address` on the channel) and how many messages (one per address).
 
         `per_account`: every account gets its own message (the text names the account).
         """
         members = sorted(m.decode() for m in await self.redis.smembers(accounts_key))
         found = Reach(recipients=len(members))
-        phones: set[str] = set()
+        addresses: set[str] = set()
         for start in range(0, len(members), BATCH):
             customers = [c for c in await self.many(members[start : start + BATCH]) if c is not None]
-            opted = await self.opted_out([c.phone for c in customers])
-            for customer, opted_out in zip(customers, opted, strict=True):
+            contacts = [address(c) for c in customers]
+            opted = await optouts.opted_out(contacts)
+            for customer, contact, opted_out in zip(customers, contacts, opted, strict=True):
                 if opted_out:
                     found.opted_out += 1
-                else:
+                elif contact:
                     found.reachable += 1
-                    phones.add(customer.account if per_account else customer.phone)
-        found.messages = len(phones)
+                    addresses.add(customer.account if per_account else contact)
+        found.messages = len(addresses)
         return found
-
-    async def opted_out(self, phones: Sequence[str]) -> list[bool]:
-        if not phones:
-            return []
-        flags = await self.redis.smismember(keys.opted_out_phones(), list(phones))
-        return [bool(f) for f in flags]
-
-    async def set_opted_out(self, phone: str, opted_out: bool) -> None:
-        if opted_out:
-            await self.redis.sadd(keys.opted_out_phones(), phone)
-        else:
-            await self.redis.srem(keys.opted_out_phones(), phone)

@@ -79,8 +79,9 @@ def accounts_of_phone(phone: str) -> str:
     return f"{PREFIX}:cphone:{phone}"
 
 
-def opted_out_phones() -> str:
-    return f"{PREFIX}:sms:opted-out"
+def opted_out(channel: str) -> str:
+    """Set of a channel's addresses (phones, emails) that asked for no more notices."""
+    return f"{PREFIX}:{channel}:opted-out"
 
 
 def scratch(name: str) -> str:
@@ -88,36 +89,37 @@ def scratch(name: str) -> str:
     return f"{PREFIX}:tmp:{name}"
 
 
-def sms_audience(outage_id: str) -> str:
-    """Accounts told about an outage by SMS: changes and restoration go to the same people."""
-    return f"{PREFIX}:sms:{outage_id}:audience"
+def audience(outage_id: str) -> str:
+    """Accounts told about an outage: changes and restoration go to the same people, on every channel."""
+    return f"{PREFIX}:audience:{outage_id}"
 
 
-def sms_ledger(outage_id: str, notice_id: str) -> str:
-    """Hash account -> 'status|detail' of one notice: the at-most-once record of every send."""
-    return f"{PREFIX}:sms:{outage_id}:{notice_id}:ledger"
+def ledger(channel: str, outage_id: str, notice_id: str) -> str:
+    """Hash account -> 'status|detail' of one notice on one channel: the at-most-once record of every send."""
+    return f"{PREFIX}:{channel}:{outage_id}:{notice_id}:ledger"
 
 
-def sms_phones(outage_id: str, notice_id: str) -> str:
-    """Hash phone -> the account whose message to that phone carries one notice (one per phone)."""
-    return f"{PREFIX}:sms:{outage_id}:{notice_id}:phones"
+def ledger_addresses(channel: str, outage_id: str, notice_id: str) -> str:
+    """Hash address -> the account whose message to that address carries one notice (one per address)."""
+    return f"{PREFIX}:{channel}:{outage_id}:{notice_id}:addresses"
 
 
-def sms_counts(outage_id: str, notice_id: str) -> str:
-    return f"{PREFIX}:sms:{outage_id}:{notice_id}:counts"
+def delivery_counts(channel: str, outage_id: str, notice_id: str) -> str:
+    return f"{PREFIX}:{channel}:{outage_id}:{notice_id}:counts"
 
 
-def sms_held() -> str:
-    """Sorted set of held batch ids by release time (quiet hours)."""
-    return f"{PREFIX}:sms:held"
+def held() -> str:
+    """Sorted set of held batch ids (every channel) by release time (quiet hours)."""
+    return f"{PREFIX}:held"
 
 
-def sms_held_batches() -> str:
-    return f"{PREFIX}:sms:held:batches"
+def held_batches() -> str:
+    return f"{PREFIX}:held:batches"
 
 
-def sms_by_sid(sid: str) -> str:
-    return f"{PREFIX}:sms:sid:{sid}"
+def delivery_ref(channel: str, provider_id: str) -> str:
+    """The (outage, notice, account) of a provider's message id, for its receipts."""
+    return f"{PREFIX}:{channel}:ref:{provider_id}"
 
 
 def sms_outbox() -> str:
@@ -139,8 +141,8 @@ def account_outages(account: str) -> str:
     return f"{PREFIX}:acct:{account}:outages"
 
 
-def rate_bucket(sender: str) -> str:
-    return f"{PREFIX}:sms:rate:{sender}"
+def rate_bucket(channel: str, sender: str) -> str:
+    return f"{PREFIX}:{channel}:rate:{sender}"
 
 
 def web_outages() -> str:
@@ -237,11 +239,11 @@ def all_region_outages() -> str:
     return f"{PREFIX}:region:*:outages"
 
 
-def sms_fanouts() -> str:
-    """Sorted set of 'outage_id/notice_id' whose SMS fan-out is not known to be finished, by last check."""
-    return f"{PREFIX}:sms:fanouts"
+def fanouts() -> str:
+    """Sorted set of 'channel/outage_id/notice_id' whose fan-out is not known to be finished, by last check."""
+    return f"{PREFIX}:fanouts"
 
 
-def sms_fanout_progress() -> str:
-    """Hash 'outage_id/notice_id' -> how many were still waiting at the last check."""
-    return f"{PREFIX}:sms:fanouts:progress"
+def fanout_progress() -> str:
+    """Hash 'channel/outage_id/notice_id' -> how many were still waiting at the last check."""
+    return f"{PREFIX}:fanouts:progress"

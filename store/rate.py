@@ -26,9 +26,9 @@ return tostring(-tokens / rate)
 
 
 class RateLimiter:
-    def __init__(self, redis: Redis, sender: str, per_second: float) -> None:
+    def __init__(self, redis: Redis, channel: str, sender: str, per_second: float) -> None:
         self.redis = redis
-        self.key = keys.rate_bucket(sender)
+        self.key = keys.rate_bucket(channel, sender)
         self.per_second = per_second
         self._reserve = redis.register_script(_RESERVE)
 

@@ -22,7 +22,7 @@ class Stats:
         return int(await self.redis.zcard(queue_name))
 
     async def held_batches(self) -> int:
-        return int(await self.redis.zcard(keys.sms_held()))
+        return int(await self.redis.zcard(keys.held()))
 
     async def worker_seen(self, queue_name: str) -> bool:
         return bool(await self.redis.exists(keys.worker_heartbeat(queue_name)))

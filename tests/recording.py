@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from publishers.base import PermanentPublishError, RetryablePublishError
+from publishers.base import TAKEN, HandOver
 from schemas.notices import Notice
 
 
@@ -10,7 +10,7 @@ class RecordingPublisher:
     def __init__(self, channel: str) -> None:
         self._channel = channel
         self.received: list[Notice] = []
-        self.failures: list[Exception] = []
+        self.failures: list[HandOver] = []
 
     @property
     def channel(self) -> str:
@@ -18,14 +18,14 @@ class RecordingPublisher:
 
     def fail_next(self, *, retryable: bool, times: int = 1) -> None:
         for _ in range(times):
-            error: Exception = (
-                RetryablePublishError(self._channel, "provider busy", retry_after=timedelta(0))
+            self.failures.append(
+                HandOver(retry_after=timedelta(0))
                 if retryable
-                else PermanentPublishError(self._channel, "channel refused the notice")
+                else HandOver(refused="channel refused the notice")
             )
-            self.failures.append(error)
 
-    async def publish(self, notice: Notice) -> None:
+    async def publish(self, notice: Notice) -> HandOver:
         if self.failures:
-            raise self.failures.pop(0)
+            return self.failures.pop(0)
         self.received.append(notice)
+        return TAKEN

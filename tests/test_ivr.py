@@ -19,8 +19,9 @@ from api.app import create_app
 from schemas.ivr import DEPTH, PARENT, State
 from schemas.settings import Settings, SettingsError, settings_from_env
 from store.embedded import free_port
+from store.ledger import DeliveryLedger
+from store.optouts import OptOuts
 from store.outbox import Outbox
-from store.sms import SmsLedger
 from tests.asgi import app_client
 from tests.bodies import fault_body, outage_body
 from tests.conftest import FakeClock, Keys
@@ -318,9 +319,8 @@ async def test_each_language_offer_is_spoken_in_that_language(client: httpx.Asyn
 async def test_sms_from_the_menu_goes_through_the_ledger_opt_out_and_rate_cap(
     client: httpx.AsyncClient, world: Any, redis: ArqRedis, run_channels: Any
 ) -> None:
-    from store.customers import CustomerStore
 
-    await CustomerStore(redis).set_opted_out(QUIET, True)
+    await OptOuts(redis, "sms").set_opted_out(QUIET, True)
     quiet = Caller(client, QUIET, call_sid="CA-quiet")
     await quiet.dial_in()
     await quiet.press("1")
@@ -332,6 +332,6 @@ async def test_sms_from_the_menu_goes_through_the_ledger_opt_out_and_rate_cap(
     await run_channels()
     _, messages = await Outbox(redis).page(0, 100)
     assert [m.to for m in messages if m.outage_id == "ivr"] == [KNOWN], "an opted-out number got an SMS"
-    ledger = SmsLedger(redis)
+    ledger = DeliveryLedger(redis, "sms")
     assert (await ledger.counts("ivr", "CA-known:my_outages"))["accepted"] == 1
     assert (await ledger.counts("ivr", "CA-quiet:my_outages"))["opted_out"] == 1

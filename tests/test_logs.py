@@ -61,8 +61,8 @@ async def test_requests_and_jobs_log_json_with_masked_phones(
     assert {(r["method"], r["status"]) for r in requests} >= {("POST", 201), ("POST", 200), ("GET", 200)}
     approval = next(r for r in requests if r["path"].endswith("/approve"))
     assert approval["outage_id"] == created["id"]
-    jobs = [entry for entry in lines if entry["event"] in ("notice published", "sms batch sent")]
-    assert {j["event"] for j in jobs} == {"notice published", "sms batch sent"}
+    jobs = [entry for entry in lines if entry["event"] in ("notice published", "batch sent")]
+    assert {j["event"] for j in jobs} == {"notice published", "batch sent"}
     assert all(j["outage_id"] == created["id"] and j["notice_id"] == "new" for j in jobs)
     assert phone(1) not in log_lines.getvalue()
     assert phone(1)[1:] not in log_lines.getvalue()

@@ -47,9 +47,9 @@ async def test_every_protected_route_needs_a_key_of_its_region(
 async def test_status_callbacks_in_any_order_end_in_the_final_state(
     client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
 ) -> None:
-    from store.sms import SmsLedger
+    from store.ledger import DeliveryLedger
 
-    ledger = SmsLedger(redis)
+    ledger = DeliveryLedger(redis, "sms")
     final = {"A": "delivered", "B": "undelivered", "C": "failed"}
     for account in final:
         await ledger.advance("O", "new", account, "sending", "run", first=True)

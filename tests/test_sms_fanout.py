@@ -9,24 +9,24 @@ import msgspec
 import pytest
 from arq.connections import ArqRedis
 
-from publishers.sms import SmsPublisher, SmsSender
+from publishers.sms import sms_channel
 from publishers.sms_providers.outbox import OutboxProvider
-from publishers.sms_text import SmsTexts
 from schemas.notices import notice_of
 from schemas.settings import Settings
+from services.delivery import Fanout, Sender
 from services.jobs import enqueue_publish, publish_job_id
 from store import keys as store_keys
-from store.customers import CustomerStore
 from store.held import HeldBatches
+from store.ledger import DeliveryLedger
+from store.optouts import OptOuts
 from store.outages import OutageStore
 from store.outbox import Outbox
-from store.sms import SmsLedger
 from tests.asgi import app_client
 from tests.bodies import fault_body, iso, outage_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
 from tests.flows import approve, submit_and_approve
-from workers.sms import WAITING_LOOKS, send_sms_batch, sweep_stalled_fanouts
+from workers.delivery import WAITING_LOOKS, send_batch, sweep_stalled_fanouts
 from workers.worker import build_worker
 
 Client = httpx.AsyncClient
@@ -59,8 +59,9 @@ async def _publish_with_change(
 def _batch_ctx(redis: ArqRedis, settings: Settings, clock: FakeClock, job_id: str) -> dict[str, Any]:
     """What arq hands the batch and sweep jobs, for calling them one look at a time."""
     provider = OutboxProvider(Outbox(redis), clock, 100)
-    sender = SmsSender(redis, settings, provider, SmsTexts(settings.zone, settings.hotline), clock)
-    return {"sms_sender": sender, "sms_publisher": SmsPublisher(redis, settings, clock), "redis": redis,
+    channel = sms_channel(settings, redis, clock, provider)
+    sender, fanout = Sender(redis, settings, channel, clock), Fanout(redis, settings, clock, channel)
+    return {"senders": {"sms": sender}, "fanouts": {"sms": fanout}, "redis": redis,
             "queue_name": settings.queue_name, "clock": clock, "job_try": 1, "job_id": job_id}  # fmt: skip
 
 
@@ -77,7 +78,7 @@ async def test_planned_outage_reaches_each_affected_customer_once_in_their_langu
         row("A6", phone(6), region="440305"),  # same feeder name in another region
         row("A7", phone(7)),  # opted out
     )
-    await CustomerStore(redis).set_opted_out(phone(7), True)
+    await OptOuts(redis, "sms").set_opted_out(phone(7), True)
     outage = await submit_and_approve(
         client, keys, outage_body(clock(), scope={"feeders": ["F1"], "transformer_areas": ["TA-1"]})
     )
@@ -243,7 +244,7 @@ async def test_preview_shows_texts_segments_and_recipients_before_approval(
         row("A5", phone(5)),
         row("A6", phone(5)),
     )
-    await CustomerStore(redis).set_opted_out(phone(4), True)
+    await OptOuts(redis, "sms").set_opted_out(phone(4), True)
     created = await client.post(
         "/api/v1/outages",
         json=outage_body(clock(), scope={"feeders": ["F1"]}),
@@ -330,7 +331,7 @@ async def test_a_change_waiting_for_its_outage_notice_never_uses_up_its_tries(
     pausing = msgspec.structs.replace(settings, sms_retry_base=2.0)
     ctx = _batch_ctx(redis, pausing, clock, f"sms:{outage['id']}:c1:0")
     for part in range(1, 15):  # more looks than the job's 12 tries
-        assert await send_sms_batch(ctx, outage["id"], "c1", ["A1", "A2"]) == 0
+        assert await send_batch(ctx, "sms", outage["id"], "c1", ["A1", "A2"]) == 0
         ctx["job_id"] = f"sms:{outage['id']}:c1:0/{part + 1}"
         score = await redis.zscore(settings.queue_name, ctx["job_id"])
         assert score is not None, ctx["job_id"]
@@ -339,8 +340,8 @@ async def test_a_change_waiting_for_its_outage_notice_never_uses_up_its_tries(
     assert await _outbox(redis) == []
 
     # The outage notice goes out; the next look sends the change to both.
-    await ctx["sms_sender"].send_batch(outage["id"], "new", ["A1", "A2"], "run-new")
-    assert await send_sms_batch(ctx, outage["id"], "c1", ["A1", "A2"]) == 2
+    await ctx["senders"]["sms"].send_batch(outage["id"], "new", ["A1", "A2"], "run-new")
+    assert await send_batch(ctx, "sms", outage["id"], "c1", ["A1", "A2"]) == 2
     assert [m.notice_id for m in await _outbox(redis)] == ["c1", "c1", "new", "new"]
 
 
@@ -358,18 +359,18 @@ async def test_a_change_that_ran_before_its_outage_notice_was_held_waits_with_it
     )
     ctx = _batch_ctx(redis, settings, clock, f"sms:{outage['id']}:c1:0")
     # The change's batch looks first: the outage notice is neither sent nor held yet.
-    assert await send_sms_batch(ctx, outage["id"], "c1", ["A1"]) == 0
+    assert await send_batch(ctx, "sms", outage["id"], "c1", ["A1"]) == 0
     # Then the outage notice is published into quiet hours, and the change's next look finds it held.
-    await ctx["sms_publisher"].publish(notice_of(await OutageStore(redis).get(outage["id"]), "new"))
+    await ctx["fanouts"]["sms"].publish(notice_of(await OutageStore(redis).get(outage["id"]), "new"))
     ctx["job_id"] = f"sms:{outage['id']}:c1:0/2"
-    assert await send_sms_batch(ctx, outage["id"], "c1", ["A1"]) == 0
+    assert await send_batch(ctx, "sms", outage["id"], "c1", ["A1"]) == 0
     assert await redis.zscore(settings.queue_name, f"sms:{outage['id']}:c1:0/3") is None
 
     eight = (clock.now + timedelta(days=1)).replace(hour=8, minute=0, second=0)
-    assert [b for b, _ in await HeldBatches(redis).due_batches(eight)] == [f"{outage['id']}:new:0"]
+    assert [b for b, _ in await HeldBatches(redis).due_batches(eight)] == [f"sms:{outage['id']}:new:0"]
     assert [b for b, _ in await HeldBatches(redis).due_batches(eight + timedelta(seconds=1))] == [
-        f"{outage['id']}:new:0",
-        f"{outage['id']}:c1:0/3",
+        f"sms:{outage['id']}:new:0",
+        f"sms:{outage['id']}:c1:0/3",
     ]
     [new, c1] = await _deliveries(client, keys, outage["id"])
     assert (new["sms"]["held"], c1["sms"]["held"]) == (1, 1)
@@ -385,9 +386,9 @@ async def test_a_change_stops_looking_after_its_last_look_and_the_sweep_resumes_
     ctx = _batch_ctx(redis, settings, clock, f"sms:{outage['id']}:c1:0/{WAITING_LOOKS}")
     record = await OutageStore(redis).get(outage["id"])
     for notice_id in ("new", "c1"):
-        await ctx["sms_publisher"].publish(notice_of(record, notice_id))
+        await ctx["fanouts"]["sms"].publish(notice_of(record, notice_id))
     await redis.delete(settings.queue_name)  # every batch job gave up
-    assert await send_sms_batch(ctx, outage["id"], "c1", ["A1", "A2"]) == 0
+    assert await send_batch(ctx, "sms", outage["id"], "c1", ["A1", "A2"]) == 0
     assert await redis.zcard(settings.queue_name) == 0, "no look after the last"
 
     async def sweep_in(minutes: float) -> list[str]:
@@ -400,7 +401,7 @@ async def test_a_change_stops_looking_after_its_last_look_and_the_sweep_resumes_
 
     assert await sweep_in(6) == []  # first check of both
     assert await sweep_in(6) == ["new"], "the notice is resumed, its change keeps waiting"
-    await ctx["sms_sender"].send_batch(outage["id"], "new", ["A1", "A2"], "run-new")
+    await ctx["senders"]["sms"].send_batch(outage["id"], "new", ["A1", "A2"], "run-new")
     assert await sweep_in(6) == ["c1"], "the notice is out: its change is resumed"
     [new, c1] = await _deliveries(client, keys, outage["id"])
     assert (new["sms"]["accepted"], c1["sms"]["queued"]) == (2, 2)
@@ -448,7 +449,7 @@ async def test_a_batch_out_of_time_goes_on_in_a_new_job_without_using_a_try(
 
     messages = await _outbox(redis)
     assert sorted(m.account for m in messages) == ["A0", "A1", "A2", "A3"]
-    batch_jobs = [r for r in await redis.all_job_results() if r.function == "send_sms_batch"]
+    batch_jobs = [r for r in await redis.all_job_results() if r.function == "send_batch"]
     first = f"sms:{outage['id']}:new:0"
     # Each run sent one message before its time was up and handed on the rest.
     assert sorted((r.job_id, r.result, r.job_try) for r in batch_jobs) == [
@@ -457,7 +458,7 @@ async def test_a_batch_out_of_time_goes_on_in_a_new_job_without_using_a_try(
         (f"{first}/3", 1, 1),
         (f"{first}/4", 1, 1),
     ]
-    assert (await SmsLedger(redis).counts(outage["id"], "new"))["accepted"] == 4
+    assert (await DeliveryLedger(redis, "sms").counts(outage["id"], "new"))["accepted"] == 4
 
 
 async def test_accounts_sharing_a_phone_get_one_sms_per_notice_but_account_notices_stay_per_account(

@@ -7,10 +7,11 @@ import pytest
 from arq.connections import ArqRedis
 
 from publishers.sms_text import SmsTexts
+from schemas.fanout import release_time
 from schemas.kinds import NoticeEvent, OutageKind, Status
 from schemas.notices import Notice
 from schemas.outage import Actor, Outage, Scope
-from schemas.sms import MAX_BODY_CHARS, release_time, sms_size
+from schemas.sms import MAX_BODY_CHARS, sms_size
 from store.rate import RateLimiter
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -64,7 +65,7 @@ def test_quiet_hours(hour: int, minute: int, held_until: str | None) -> None:
 
 
 async def test_rate_cap_is_shared_by_every_sender_on_the_same_redis(redis: ArqRedis) -> None:
-    one, other = RateLimiter(redis, "+15005550006", 10), RateLimiter(redis, "+15005550006", 10)
+    one, other = RateLimiter(redis, "sms", "+15005550006", 10), RateLimiter(redis, "sms", "+15005550006", 10)
     start = 1_800_000_000.0
     assert await one.reserve(6, at=start) == 0
     assert await other.reserve(4, at=start) == 0
@@ -76,12 +77,12 @@ async def test_rate_cap_is_shared_by_every_sender_on_the_same_redis(redis: ArqRe
     assert await other.reserve(6, at=start + 1.5) == pytest.approx(0.6)
     assert await one.reserve(10, at=start + 60) == 0
     assert await one.reserve(1, at=start + 60) == pytest.approx(0.1)
-    assert await RateLimiter(redis, "another-sender", 10).reserve(5, at=start) == 0
-    assert await RateLimiter(redis, "+15005550006", 0).reserve(1000, at=start) == 0
+    assert await RateLimiter(redis, "sms", "another-sender", 10).reserve(5, at=start) == 0
+    assert await RateLimiter(redis, "sms", "+15005550006", 0).reserve(1000, at=start) == 0
 
 
 async def test_without_a_given_time_the_bucket_runs_on_redis_time(redis: ArqRedis) -> None:
-    limiter = RateLimiter(redis, "redis-time", 10)
+    limiter = RateLimiter(redis, "sms", "redis-time", 10)
     assert await limiter.reserve(10) == 0
     # Whatever time passed between the calls refilled at most a little of the bucket.
     assert 0.5 < await limiter.reserve(10) <= 1.0

@@ -10,9 +10,10 @@ import pytest
 from arq.connections import ArqRedis
 from twilio.request_validator import RequestValidator
 
-from publishers.sms_providers.base import MessageRef, PermanentProviderError, SmsProvider
+from publishers.base import MessageRef, PermanentProviderError, Provider
+from publishers.sms import sms_provider
 from schemas.settings import Settings
-from store.customers import CustomerStore
+from store.optouts import OptOuts
 from store.outbox import Outbox
 from tests.asgi import app_client
 from tests.bodies import outage_body
@@ -20,7 +21,7 @@ from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM, FakeTwilio
 from tests.flows import submit_and_approve
-from workers.worker import build_worker, sms_provider
+from workers.worker import build_worker
 
 PUBLIC = "https://notices.example.com"
 
@@ -77,7 +78,7 @@ async def provider(
     twilio_settings: Settings,
     redis: ArqRedis,
     clock: FakeClock,
-) -> AsyncIterator[tuple[str, SmsProvider]]:
+) -> AsyncIterator[tuple[str, Provider]]:
     chosen = twilio_settings if request.param == "twilio" else settings
     backend = sms_provider(chosen, redis, clock)
     yield request.param, backend
@@ -85,7 +86,7 @@ async def provider(
 
 
 async def test_provider_contract_send_returns_a_sid_and_the_message_arrives(
-    provider: tuple[str, SmsProvider], redis: ArqRedis, fake_twilio: FakeTwilio
+    provider: tuple[str, Provider], redis: ArqRedis, fake_twilio: FakeTwilio
 ) -> None:
     name, backend = provider
     sent = await backend.send(phone(1), "测试 test", MessageRef("O1", "new", "A1", "zh-CN"))
@@ -150,7 +151,7 @@ async def test_invalid_and_unsubscribed_numbers_are_recorded_not_retried(
     assert len([r for r in fake_twilio.requests if r["To"] in (phone(2), phone(3))]) == 2
     sms = await _sms(client, keys, outage_id)
     assert (sms["accepted"], sms["failed"], sms["error_codes"]) == (1, 2, {"21211": 1, "21610": 1})
-    assert await CustomerStore(redis).opted_out([phone(2), phone(3)]) == [False, True]
+    assert await OptOuts(redis, "sms").opted_out([phone(2), phone(3)]) == [False, True]
 
 
 def _signed(url: str, params: dict[str, str], token: str = AUTH_TOKEN) -> dict[str, str]:
@@ -226,13 +227,12 @@ async def test_inbound_stop_start_help_and_status(
     fake_twilio: FakeTwilio,
 ) -> None:  # fmt: skip
     await load(redis, row("A1", phone(1)), row("A2", phone(2), language="en"))
-    customers = CustomerStore(redis)
     assert "退订" in await _inbound(client, phone(1), "退订")
-    assert await customers.opted_out([phone(1)]) == [True]
+    assert await OptOuts(redis, "sms").opted_out([phone(1)]) == [True]
     assert "START" in await _inbound(client, phone(2), "stop")
-    assert await customers.opted_out([phone(2)]) == [True]
+    assert await OptOuts(redis, "sms").opted_out([phone(2)]) == [True]
     await _inbound(client, phone(2), "START")
-    assert await customers.opted_out([phone(2)]) == [False]
+    assert await OptOuts(redis, "sms").opted_out([phone(2)]) == [False]
     assert "95598" in await _inbound(client, phone(2), "HELP")
 
     await _publish(

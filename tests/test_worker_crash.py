@@ -23,7 +23,7 @@ from arq.connections import ArqRedis
 from schemas.settings import Settings
 from services.outages import OutageService
 from store import keys as store_keys
-from store.sms import SmsLedger
+from store.ledger import DeliveryLedger
 from tests.bodies import fault_body
 from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
@@ -67,11 +67,13 @@ def _until(condition: Callable[[], bool], seconds: float, what: str) -> None:
 
 
 async def _in_flight(redis: ArqRedis, outage_id: str) -> list[str]:
-    ledger = await redis.hgetall(store_keys.sms_ledger(outage_id, "new"))
+    ledger = await redis.hgetall(store_keys.ledger("sms", outage_id, "new"))
     return [a.decode() for a, v in ledger.items() if v.startswith(b"sending|")]
 
 
-async def _settled_after(ledger: SmsLedger, outage_id: str, accounts: list[str], killed_at: float) -> float:
+async def _settled_after(
+    ledger: DeliveryLedger, outage_id: str, accounts: list[str], killed_at: float
+) -> float:
     """Seconds from the kill until none of `accounts` is still claimed by the dead worker."""
     while True:
         statuses = await ledger.statuses([(outage_id, "new", a) for a in accounts])
@@ -90,7 +92,7 @@ async def test_sigkill_during_fan_out_loses_nothing_sends_nothing_twice_and_resu
     outage, _ = await service.submit(fault_body_struct(clock, feeders=["F1"]), keys.keys["submitter"])
     await service.approve_current(outage.id, keys.keys["reviewer"])
     fake_twilio.delay = 0.002
-    ledger = SmsLedger(redis)
+    ledger = DeliveryLedger(redis, "sms")
 
     log = tmp_path / "worker.log"
     started = time.monotonic()

@@ -6,7 +6,6 @@ from typing import Any
 import structlog
 from arq import Retry
 
-from publishers.base import PermanentPublishError, RetryablePublishError
 from publishers.registry import PublisherRegistry
 from schemas.clock import Clock
 from schemas.compliance import FAULT_DELAY_BUCKETS
@@ -39,16 +38,12 @@ async def publish_notice(ctx: dict[str, Any], outage_id: str, notice_id: str) ->
         channel = publisher.channel
         if channel in done:
             continue
-        try:
-            await publisher.publish(notice)
-        except RetryablePublishError as exc:
-            outcome[channel] = f"retrying: {exc.detail}"
-            retry_after = max(retry_after or exc.retry_after, exc.retry_after)
+        handed = await publisher.publish(notice)
+        if handed.retry_after is not None:
+            outcome[channel] = "retrying"
+            retry_after = max(retry_after or handed.retry_after, handed.retry_after)
             continue
-        except PermanentPublishError as exc:
-            outcome[channel] = f"failed: {exc.detail}"
-        else:
-            outcome[channel] = "published"
+        outcome[channel] = f"failed: {handed.refused}" if handed.refused else "published"
         await ledger.channel_done(outage_id, notice_id, channel, clock())
     if retry_after is not None:
         raise Retry(defer=retry_after)

@@ -5,11 +5,11 @@ from typing import Any
 
 from publishers.registry import PublisherRegistry
 from schemas.clock import Clock
+from schemas.fanout import release_time
 from schemas.kinds import SCHEDULED_KINDS, NoticeEvent, Status
 from schemas.notices import Notice, notice_of, reminder_id, started_id
 from schemas.outage import Outage
 from schemas.settings import Settings
-from schemas.sms import release_time
 from schemas.timeline import Event, is_overdue
 from store.outages import OutageStore
 from store.stats import Stats

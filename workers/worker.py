@@ -10,54 +10,26 @@ from arq.connections import ArqRedis
 from arq.typing import WorkerCoroutine
 from arq.worker import Worker, func
 
+from publishers.channel import Channel
+from publishers.channels import build_channels
 from publishers.ivr import IvrPublisher
 from publishers.registry import PublisherRegistry
-from publishers.sms import SEND_BATCH_JOB, SmsPublisher, SmsSender
-from publishers.sms_providers.base import SmsProvider
-from publishers.sms_providers.outbox import OutboxProvider
-from publishers.sms_providers.twilio import TwilioProvider
-from publishers.sms_text import SmsTexts
 from publishers.web import WebPublisher
 from schemas.clock import Clock
 from schemas.settings import Settings
-from services.jobs import PUBLISH_JOB, SEND_IVR_SMS_JOB
+from services.delivery import Fanout, Sender
+from services.jobs import PUBLISH_JOB, SEND_BATCH_JOB, SEND_IVR_SMS_JOB
 from store.connection import connect
 from store.dispatch import DispatchLedger
 from store.jobs import job_lease
 from store.outages import OutageStore
-from store.outbox import Outbox
-from store.sms import SmsLedger
+from workers.delivery import release_held, send_batch, send_ivr_sms, sweep_stalled_fanouts
 from workers.publish import publish_notice, redispatch_lost
-from workers.sms import release_held_sms, send_ivr_sms, send_sms_batch, sweep_stalled_fanouts
 from workers.timeline import fire_due
 
+# The publishers a test puts in place of the real ones (the fan-outs still run the sweep).
 RegistryFactory = Callable[[ArqRedis], PublisherRegistry]
-
-
-def sms_provider(settings: Settings, redis: ArqRedis, clock: Clock) -> SmsProvider:
-    if settings.uses_twilio:
-        assert settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from
-        return TwilioProvider(
-            settings.twilio_account_sid,
-            settings.twilio_auth_token,
-            settings.twilio_from,
-            status_callback=f"{settings.public_base_url}/twilio/sms/status",
-            api_base=settings.twilio_api_base,
-            # A send must end well inside the job's time, or arq fails the whole batch.
-            timeout=max(1.0, min(30.0, settings.job_timeout.total_seconds() / 4)),
-        )
-    return OutboxProvider(Outbox(redis), clock, settings.outbox_max)
-
-
-def channel_publishers(settings: Settings, clock: Clock) -> RegistryFactory:
-    """Every customer channel the publish job hands a notice to."""
-
-    def build(redis: ArqRedis) -> PublisherRegistry:
-        return PublisherRegistry(
-            [WebPublisher(redis), IvrPublisher(redis), SmsPublisher(redis, settings, clock)]
-        )
-
-    return build
+ChannelsFactory = Callable[[Settings, ArqRedis, Clock], list[Channel]]
 
 
 def leased(job: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
@@ -78,6 +50,7 @@ def build_worker(
     clock: Clock,
     *,
     publishers: RegistryFactory | None = None,
+    channels: ChannelsFactory = build_channels,
     redis: ArqRedis | None = None,
     burst: bool = False,
     monotonic: Callable[[], float] = time.monotonic,
@@ -85,21 +58,24 @@ def build_worker(
     """A worker on `redis` if given (tests), else on settings.redis_url, connected at startup.
 
     `monotonic` measures how long a batch job has run (tests pass one that leaps)."""
-    registry_of = publishers or channel_publishers(settings, clock)
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         pool = ctx["redis"]
         ctx["outages"] = OutageStore(pool)
         ctx["dispatch"] = DispatchLedger(pool)
-        ctx["publishers"] = registry_of(pool)
-        ctx["sms_ledger"] = SmsLedger(pool)
-        provider = sms_provider(settings, pool, clock)
-        texts = SmsTexts(settings.zone, settings.hotline, settings.sms_signature)
-        ctx["sms_sender"] = SmsSender(pool, settings, provider, texts, clock, monotonic)
-        ctx["sms_publisher"] = SmsPublisher(pool, settings, clock)
+        built = channels(settings, pool, clock)
+        fanouts = {c.name: Fanout(pool, settings, clock, c) for c in built}
+        ctx["fanouts"] = fanouts
+        ctx["senders"] = {c.name: Sender(pool, settings, c, clock, monotonic) for c in built}
+        ctx["publishers"] = (
+            publishers(pool)
+            if publishers
+            else PublisherRegistry([WebPublisher(pool), IvrPublisher(pool), *fanouts.values()])
+        )
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
-        await ctx["sms_sender"].provider.close()
+        for sender in ctx["senders"].values():
+            await sender.provider.close()
 
     if redis is None:
         if settings.redis_url is None:
@@ -111,7 +87,7 @@ def build_worker(
             # One per call and menu: a repeated key press does not send twice.
             func(leased(send_ivr_sms), name=SEND_IVR_SMS_JOB, keep_result=3600, max_tries=5),
             func(
-                leased(send_sms_batch),
+                leased(send_batch),
                 name=SEND_BATCH_JOB,
                 keep_result=3600,
                 max_tries=12,
@@ -119,7 +95,7 @@ def build_worker(
         ],
         cron_jobs=[
             cron(redispatch_lost, second={0}, run_at_startup=True, unique=True),
-            cron(release_held_sms, second={30}, run_at_startup=True, unique=True),
+            cron(release_held, second={30}, run_at_startup=True, unique=True),
             cron(fire_due, second={15}, run_at_startup=True, unique=True),
             cron(
                 sweep_stalled_fanouts,

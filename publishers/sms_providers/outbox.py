@@ -3,7 +3,7 @@
 import secrets
 from datetime import datetime
 
-from publishers.sms_providers.base import MessageRef, SentMessage
+from publishers.base import MessageRef, SentMessage
 from schemas.clock import Clock
 from schemas.sms import sms_size
 from store.outbox import Outbox, OutboxMessage

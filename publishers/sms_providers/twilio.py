@@ -8,7 +8,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from publishers.sms_providers.base import (
+from publishers.base import (
     AmbiguousProviderError,
     MessageRef,
     PermanentProviderError,
@@ -20,6 +20,22 @@ from publishers.sms_providers.base import (
 # Twilio error codes: https://www.twilio.com/docs/api/errors
 TOO_MANY_REQUESTS = 20429
 UNSUBSCRIBED_RECIPIENT = 21610
+
+# Twilio's receipt statuses, in the ledger's words.
+_LEDGER_STATUS = {
+    "accepted": "accepted",
+    "queued": "accepted",
+    "sending": "accepted",
+    "sent": "sent",
+    "delivered": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+}
+
+
+def ledger_status(twilio_status: str) -> str | None:
+    """A status callback's MessageStatus as a ledger status; None: not one the ledger tracks."""
+    return _LEDGER_STATUS.get(twilio_status)
 
 
 class TwilioProvider:

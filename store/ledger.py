@@ -1,11 +1,12 @@
-"""The SMS ledger: per (notice, account) at most one send, its status and the counts; receipts by SID."""
+"""The delivery ledger of one channel: per (notice, account) at most one send, its status and the
+counts; receipts by the provider's message id."""
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 
-from schemas.sms import STATUS_RANK
+from schemas.fanout import STATUS_RANK
 from store import keys
 
 _RANKS = "{" + ", ".join(f"{k}={v}" for k, v in STATUS_RANK.items()) + "}"
@@ -15,8 +16,9 @@ _RANKS = "{" + ", ".join(f"{k}={v}" for k, v in STATUS_RANK.items()) + "}"
 # have reached the provider, so it is returned as 'stale|run@time' for the caller to reconcile
 # with the provider (look it up; send only if it is not there) before anything else happens.
 #
-# ARGV[3], when not empty, is the account's phone: the first account of a notice to claim a phone
-# sends to it; the others sharing it are settled as 'same_phone' (one identical SMS, not several).
+# ARGV[3], when not empty, is the account's address on the channel (its phone for SMS): the first
+# account of a notice to claim an address sends to it; the others sharing it are settled as
+# 'same_phone' (one identical message, not several).
 _CLAIM = """
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur and ARGV[3] ~= '' then
@@ -91,27 +93,36 @@ return 0
 """
 
 
-class SmsLedger:
-    def __init__(self, redis: Redis) -> None:
+class DeliveryLedger:
+    def __init__(self, redis: Redis, channel: str) -> None:
         self.redis = redis
+        self.channel = channel
         self._claim = redis.register_script(_CLAIM)
         self._advance = redis.register_script(_ADVANCE)
         self._release = redis.register_script(_RELEASE)
         self._take_over = redis.register_script(_TAKE_OVER)
 
+    def _keys(self, outage_id: str, notice_id: str) -> list[str]:
+        return [
+            keys.ledger(self.channel, outage_id, notice_id),
+            keys.delivery_counts(self.channel, outage_id, notice_id),
+        ]
+
     async def set_recipients(self, outage_id: str, notice_id: str, count: int) -> None:
-        await self.redis.hset(keys.sms_counts(outage_id, notice_id), "recipients", str(count))
+        await self.redis.hset(
+            keys.delivery_counts(self.channel, outage_id, notice_id), "recipients", str(count)
+        )
 
     async def claim_one(
-        self, outage_id: str, notice_id: str, account: str, run_id: str, at: datetime, phone: str = ""
+        self, outage_id: str, notice_id: str, account: str, run_id: str, at: datetime, address: str = ""
     ) -> str:
         """'claimed' (send it), 'stale|<claim>' (a dead run's send: reconcile it), 'same_phone'
-        (another account has the message to `phone`), or the account's settled status. No `phone`:
-        one message per account."""
-        ledger, counts = keys.sms_ledger(outage_id, notice_id), keys.sms_counts(outage_id, notice_id)
-        phones = keys.sms_phones(outage_id, notice_id)
+        (another account has the message to `address`), or the account's settled status. No
+        `address`: one message per account."""
+        addresses = keys.ledger_addresses(self.channel, outage_id, notice_id)
         result = await self._claim(
-            keys=[ledger, counts, phones], args=[account, run_id, phone, int(at.timestamp())]
+            keys=[*self._keys(outage_id, notice_id), addresses],
+            args=[account, run_id, address, int(at.timestamp())],
         )
         return result.decode() if isinstance(result, bytes) else str(result)
 
@@ -120,28 +131,27 @@ class SmsLedger:
     ) -> bool:
         """Make the dead run's claim `stale` this run's; False if something else settled it meanwhile."""
         taken = await self._take_over(
-            keys=[keys.sms_ledger(outage_id, notice_id)], args=[account, stale, run_id, int(at.timestamp())]
+            keys=self._keys(outage_id, notice_id)[:1], args=[account, stale, run_id, int(at.timestamp())]
         )
         return bool(taken)
 
     async def record_sent(
-        self, outage_id: str, notice_id: str, account: str, status: str, sid: str, at: datetime
+        self, outage_id: str, notice_id: str, account: str, status: str, ref: str, at: datetime
     ) -> None:
-        """The provider took the message at `at`: its status, and its SID for the receipts, in one
-        step; the notice's first hand-over time is kept (the compliance report's lead time)."""
-        ledger, counts = keys.sms_ledger(outage_id, notice_id), keys.sms_counts(outage_id, notice_id)
-        # Receipts come within days; two weeks covers Twilio's retries and late receipts.
+        """The provider took the message at `at`: its status, and its id `ref` for the receipts, in
+        one step; the notice's first hand-over time is kept (the compliance report's lead time)."""
+        # Receipts come within days; two weeks covers the providers' retries and late receipts.
         mapping = f"{outage_id}|{notice_id}|{account}"
         await self._advance(
-            keys=[ledger, counts, keys.sms_by_sid(sid)],
+            keys=[*self._keys(outage_id, notice_id), keys.delivery_ref(self.channel, ref)],
             args=[
                 account,
                 status,
-                sid,
+                ref,
                 "0",
                 mapping,
                 int(timedelta(days=14).total_seconds()),
-                keys.stats("sms"),
+                keys.stats(self.channel),
                 str(int(at.timestamp())),
             ],
         )
@@ -156,68 +166,35 @@ class SmsLedger:
         *,
         first: bool = False,
     ) -> bool:
-        ledger, counts = keys.sms_ledger(outage_id, notice_id), keys.sms_counts(outage_id, notice_id)
         moved = await self._advance(
-            keys=[ledger, counts],
-            args=[account, status, detail, "1" if first else "0", "", "", keys.stats("sms")],
+            keys=self._keys(outage_id, notice_id),
+            args=[account, status, detail, "1" if first else "0", "", "", keys.stats(self.channel)],
         )
         return bool(moved)
 
     async def release(self, outage_id: str, notice_id: str, account: str, run_id: str) -> None:
-        ledger, counts = keys.sms_ledger(outage_id, notice_id), keys.sms_counts(outage_id, notice_id)
-        await self._release(keys=[ledger, counts], args=[account, run_id])
+        await self._release(keys=self._keys(outage_id, notice_id), args=[account, run_id])
 
     async def status_of(self, outage_id: str, notice_id: str, account: str) -> str | None:
-        raw = await self.redis.hget(keys.sms_ledger(outage_id, notice_id), account)
+        raw = await self.redis.hget(keys.ledger(self.channel, outage_id, notice_id), account)
         return None if raw is None else raw.decode().split("|", 1)[0]
 
     async def statuses(self, sends: Sequence[tuple[str, str, str]]) -> list[str | None]:
         """Ledger status of each (outage, notice, account)."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for outage_id, notice_id, account in sends:
-                pipe.hget(keys.sms_ledger(outage_id, notice_id), account)
+                pipe.hget(keys.ledger(self.channel, outage_id, notice_id), account)
             raws = await pipe.execute()
         return [None if r is None else r.decode().split("|", 1)[0] for r in raws]
 
     async def counts(self, outage_id: str, notice_id: str) -> dict[str, int]:
-        raw = await self.redis.hgetall(keys.sms_counts(outage_id, notice_id))
+        raw = await self.redis.hgetall(keys.delivery_counts(self.channel, outage_id, notice_id))
         return {k.decode(): int(v) for k, v in raw.items()}
 
-    async def by_sid(self, sid: str) -> tuple[str, str, str] | None:
-        raw = await self.redis.get(keys.sms_by_sid(sid))
+    async def by_ref(self, ref: str) -> tuple[str, str, str] | None:
+        """The (outage, notice, account) the provider's message `ref` carried."""
+        raw = await self.redis.get(keys.delivery_ref(self.channel, ref))
         if raw is None:
             return None
         outage_id, notice_id, account = raw.decode().split("|", 2)
         return outage_id, notice_id, account
-
-
-class FanoutWatch:
-    """Fan-outs that may still have recipients waiting, so a stalled one is found and resumed."""
-
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
-
-    async def started(self, outage_id: str, notice_id: str, at: datetime) -> None:
-        await self.redis.zadd(keys.sms_fanouts(), {f"{outage_id}/{notice_id}": at.timestamp()})
-
-    async def due(self, checked_before: datetime) -> list[tuple[str, str]]:
-        members = await self.redis.zrangebyscore(keys.sms_fanouts(), "-inf", checked_before.timestamp())
-        pairs = [m.decode().partition("/") for m in members]
-        return [(outage_id, notice_id) for outage_id, _, notice_id in pairs]
-
-    async def checked(self, outage_id: str, notice_id: str, at: datetime, waiting: int) -> int | None:
-        """Record a check; returns how many were waiting at the previous one."""
-        member = f"{outage_id}/{notice_id}"
-        previous = await self.redis.hget(keys.sms_fanout_progress(), member)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(keys.sms_fanouts(), {member: at.timestamp()})
-            pipe.hset(keys.sms_fanout_progress(), member, str(waiting))
-            await pipe.execute()
-        return None if previous is None else int(previous)
-
-    async def finished(self, outage_id: str, notice_id: str) -> None:
-        member = f"{outage_id}/{notice_id}"
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zrem(keys.sms_fanouts(), member)
-            pipe.hdel(keys.sms_fanout_progress(), member)
-            await pipe.execute()

@@ -1,0 +1,43 @@
+"""A per-customer channel as the delivery engine sees it: a provider, its texts, whose address it
+uses, how a message counts against the rate cap, and its tuning. Registered in publishers/channels.py."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import msgspec
+
+from publishers.base import Provider
+from schemas.customers import Customer
+from schemas.notices import Notice
+
+
+class ChannelTuning(msgspec.Struct, frozen=True, kw_only=True):
+    # Recipients per batch job, and sends in flight per batch job.
+    batch_size: int
+    concurrency: int
+    # Rate units (see Channel.cost) per second per sending identity; 0: no cap.
+    rate: float
+    # The first retry pause of a batch, doubling per try up to a minute.
+    retry_base: float
+    # Held for quiet hours (a phone buzzing at night); a machine-to-machine channel is not.
+    quiet_hours: bool
+
+
+class Texts(Protocol):
+    def render(self, notice: Notice, customer: Customer | None, language: str | None = None) -> str:
+        """The message for one customer (naming only their own account), or a preview without one."""
+        ...
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    # Made only where messages are sent (a worker), not where notices are previewed (the API).
+    make_provider: Callable[[], Provider]
+    texts: Texts
+    tuning: ChannelTuning
+    # The customer's address on this channel; "" when they have none (settled as 'no_address').
+    address: Callable[[Customer], str]
+    # What one message costs against the rate cap (an SMS: its segments).
+    cost: Callable[[str], int]

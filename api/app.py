@@ -23,6 +23,7 @@ from api.compliance import archive, compliance, compliance_page
 from api.customers import CustomerController
 from api.dev import ivr_page, ivr_step, outbox_page
 from api.errors import EXCEPTION_HANDLERS
+from api.fault_reports import FaultReportController, RepairController, SuspectedOutageController
 from api.feeds import atom_feed, calendar_feed, cap_document, cap_index
 from api.ivr import WebhookToken, incoming_call, menu_step
 from api.metrics import ProcessMetrics, health, metrics, ready
@@ -40,6 +41,7 @@ from schemas.settings import Settings, SettingsError
 from services.access import AccessService
 from services.customers import CustomerService
 from services.dev import DevService
+from services.fault_reports import FaultReportService
 from services.ivr import IvrService
 from services.live import Broadcaster
 from services.logs import request_logging
@@ -116,7 +118,8 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
     customers = CustomerService(redis)
     public = PublicService(redis)
     reports = ReportService(service, redis, build_channels(settings, redis, now))
-    replies = ReplyService(service, redis)
+    fault_reports = FaultReportService(service, redis)
+    replies = ReplyService(service, redis, fault_reports)
     ivr = IvrService(settings, redis, now)
     dev = DevService(redis, now)
     operations = OperationsService(settings, redis)
@@ -161,6 +164,9 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             ReviewController,
             CustomerController,
             NoticeController,
+            FaultReportController,
+            RepairController,
+            SuspectedOutageController,
         ],
         dependencies={
             "caller": Provide(provide_caller),
@@ -170,6 +176,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
                 public=public,
                 reports=reports,
                 replies=replies,
+                fault_reports=fault_reports,
                 ivr=ivr,
                 dev=dev,
                 operations=operations,

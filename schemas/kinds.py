@@ -62,6 +62,8 @@ class Role(StrEnum):
     SUBMITTER = "submitter"
     REVIEWER = "reviewer"
     EMERGENCY = "emergency"
+    # A 95598 agent or a partner system: files customers' fault reports, nothing else.
+    AGENT = "agent"
 
 
 class Status(StrEnum):

@@ -125,6 +125,8 @@ class Outage(OutageSubmission, kw_only=True):
     minutes_late: float | None = None
     restored_at: datetime | None = None
     changes: list[Change] = []
+    # Customers' fault reports this outage explained (counted apart; filled in when read).
+    reports: int = 0
 
     def pending_change(self) -> Change | None:
         for change in self.changes:

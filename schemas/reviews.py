@@ -35,6 +35,8 @@ class ReviewItem(msgspec.Struct, kw_only=True):
     # Not a notice to review: published, past its expected restoration, not marked restored.
     # The centre should publish "restoration delayed" or "restored".
     overdue: bool = False
+    # Customers' fault reports the outage explained.
+    reports: int = 0
 
 
 def review_item(outage: Outage, now: datetime, lead_times: Mapping[OutageKind, LeadTime]) -> ReviewItem:

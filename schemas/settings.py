@@ -90,6 +90,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # DESIGN 3: temporary outages are owed to important customers; "all" tells everyone.
     temporary_audience: str = "important"
     outbox_max: int = 50_000
+    # Customers' fault reports (issue 13): how many distinct accounts of one transformer area
+    # within the window make a suspected outage, how many reporting areas of one feeder make a
+    # suspected feeder outage, and how long a customer's or address's further reports join its
+    # open repair order.
+    report_group_accounts: int = 3
+    report_group_window: timedelta = timedelta(minutes=15)
+    report_feeder_areas: int = 3
+    repair_merge_window: timedelta = timedelta(hours=2)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -252,6 +260,11 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("IVR_VOICE_EN", "ivr_voice_en", _text),
     Variable("IVR_AGENT_NUMBER", "ivr_agent_number", _text),
     Variable("IVR_DATA_TIMEOUT", "ivr_data_timeout", _number(float)),
+    # customers' fault reports
+    Variable("REPORT_GROUP_ACCOUNTS", "report_group_accounts", _number(int, 1)),
+    Variable("REPORT_GROUP_WINDOW", "report_group_window", _positive_duration),
+    Variable("REPORT_FEEDER_AREAS", "report_feeder_areas", _number(int, 1)),
+    Variable("REPAIR_MERGE_WINDOW", "repair_merge_window", _positive_duration),
     # public web and reports
     Variable("PUBLIC_RATE_LIMIT", "public_rate_limit", _number(int)),
     Variable("TRUSTED_PROXIES", "trusted_proxies", _networks),

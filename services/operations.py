@@ -51,7 +51,23 @@ async def families(redis: Redis, settings: Settings, now: datetime) -> list[Any]
     alarms = CounterMetricFamily(
         "outage_fault_review_alarms", "Faults still unreviewed with 5 of their 20 minutes left"
     )
-    alarms.add_metric([], (await stats.read("alarms")).get("fault_review", 0.0))
+    alarm_counts = await stats.read("alarms")
+    alarms.add_metric([], alarm_counts.get("fault_review", 0.0))
+    repair_alarms = CounterMetricFamily(
+        "outage_repair_acceptance_alarms", "Repair orders not accepted within 3 minutes of dispatch"
+    )
+    repair_alarms.add_metric([], alarm_counts.get("repair_acceptance", 0.0))
+    reports = CounterMetricFamily(
+        "outage_fault_reports", "Customers' fault reports", labels=["channel", "outcome"]
+    )
+    for field, value in (await stats.read("reports")).items():
+        reports.add_metric(field.split("|"), value)
+    repairs = CounterMetricFamily("outage_repair_orders", "Repair orders by what happened", labels=["event"])
+    for field, value in (await stats.read("repairs")).items():
+        repairs.add_metric([field], value)
+    suspected = CounterMetricFamily("outage_suspected_outages", "Suspected outages found", labels=["level"])
+    for field, value in (await stats.read("suspected")).items():
+        suspected.add_metric([field], value)
     queue = GaugeMetricFamily("outage_queue_jobs", "Jobs waiting in the arq queue (publish and SMS batches)")
     queue.add_metric([], await stats.queue_depth(settings.queue_name))
     held = GaugeMetricFamily("outage_sms_held_batches", "SMS batches held for quiet hours")
@@ -66,7 +82,8 @@ async def families(redis: Redis, settings: Settings, now: datetime) -> list[Any]
         ages = [(now - (o.pending_change() or o).submitted_at).total_seconds() for o in pending]
         oldest.add_metric([region], max(ages, default=0.0))
         overdue.add_metric([region], len(await timeline.overdue(region)))
-    return [published, late, fault, sms, errors, alarms, queue, held, oldest, waiting, overdue]
+    return [published, late, fault, sms, errors, alarms, repair_alarms, reports, repairs, suspected, queue,
+            held, oldest, waiting, overdue]  # fmt: skip
 
 
 class OperationsService:

@@ -3,6 +3,7 @@
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+import msgspec
 from arq.connections import ArqRedis
 
 from schemas.clock import Clock
@@ -27,6 +28,7 @@ from schemas.workflow import (
 )
 from services.jobs import enqueue_publish
 from store.customers import CustomerStore
+from store.fault_reports import FaultReportStore
 from store.outages import OutageStore
 from store.timeline import Timeline
 
@@ -36,6 +38,7 @@ class OutageService:
         self.settings = settings
         self.redis = redis
         self.store = OutageStore(redis)
+        self.fault_reports = FaultReportStore(redis)
         self.clock = clock
 
     def _deadline(self, outage: Outage) -> datetime:
@@ -76,7 +79,12 @@ class OutageService:
     async def get(self, outage_id: str, caller: ApiKey) -> Outage:
         outage = await self.store.get(outage_id)
         check_region(outage, caller)
-        return outage
+        return (await self._counted([outage]))[0]
+
+    async def _counted(self, outages: list[Outage]) -> list[Outage]:
+        """The records with how many fault reports each explained."""
+        counts = await self.fault_reports.explained_counts([o.id for o in outages])
+        return [msgspec.structs.replace(o, reports=counts[o.id]) if o.id in counts else o for o in outages]
 
     async def _apply(self, outage_id: str, decide: Callable[[Outage], Transition]) -> Outage:
         transition = await self.store.update(outage_id, decide, self._deadline)
@@ -136,10 +144,11 @@ class OutageService:
                 return False
             return active_at is None or is_active(outage, active_at)
 
-        return await self.store.in_region(caller.region, keep)
+        return await self._counted(await self.store.in_region(caller.region, keep))
 
     async def page(self, caller: ApiKey, offset: int, limit: int) -> tuple[list[Outage], int]:
-        return await self.store.page(caller.region, offset, limit)
+        items, total = await self.store.page(caller.region, offset, limit)
+        return await self._counted(items), total
 
     async def published_between(self, caller: ApiKey, start: datetime, end: datetime) -> list[Outage]:
         return await self.store.published_between(caller.region, start, end)
@@ -160,4 +169,6 @@ class OutageService:
             outage = await self.store.get(outage_id)
             if is_overdue(outage, now):
                 items.append(overdue_item(outage, now))
+        counts = await self.fault_reports.explained_counts([item.outage_id for item in items])
+        items = [msgspec.structs.replace(i, reports=counts.get(i.outage_id, 0)) for i in items]
         return sorted(items, key=lambda item: item.deadline)

@@ -1,13 +1,17 @@
 """Customers' texts and the provider's receipts: what a reply word means and what is answered."""
 
+import re
 from typing import Any
 
 from redis.asyncio import Redis
 
 from publishers.sms_providers.twilio import ledger_status
 from schemas.customers import e164
+from schemas.errors import Unprocessable
+from schemas.fault_reports import ReportChannel, ReportSubmission, Symptom
 from schemas.kinds import MARKETING_KINDS, Status
 from schemas.outage import Outage
+from services.fault_reports import FaultReportService, NeedsAccount
 from services.outages import OutageService
 from store.affected import AccountOutages
 from store.customers import CustomerStore
@@ -17,11 +21,29 @@ from store.optouts import OptOuts
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "退订", "TD"}
 START_WORDS = {"START", "YES", "UNSTOP", "订阅"}
 STATUS_WORDS = {"STATUS", "OUTAGE", "停电", "状态", "查询"}
+# A fault report: the word, then optionally the account number and what they see.
+REPORT_WORDS = (
+    "停电报修",
+    "报修",
+    "没电了",
+    "没电",
+    "停电了",
+    "故障",
+    "NO POWER",
+    "NOPOWER",
+    "REPORT",
+    "OUT",
+)
+# Words in a report that make it a hazard (urgent): wires down, fire, danger.
+HAZARD_WORDS = ("危险", "着火", "起火", "冒烟", "火花", "断线", "电线掉", "电线断", "漏电", "触电",
+                "DANGER", "FIRE", "SPARK", "WIRE", "SMOKE")  # fmt: skip
+_ACCOUNT = re.compile(r"^[A-Za-z0-9]{6,32}$")
 
 
 class ReplyService:
-    def __init__(self, outages: OutageService, redis: Redis) -> None:
+    def __init__(self, outages: OutageService, redis: Redis, fault_reports: FaultReportService) -> None:
         self.outages = outages
+        self.fault_reports = fault_reports
         self.settings = outages.settings
         self.redis = redis
         self.customers = CustomerStore(redis)
@@ -62,11 +84,50 @@ class ReplyService:
             return "Outage SMS resumed." if english else "您已恢复接收停电通知短信。"
         if word in STATUS_WORDS:
             return await self._status_text(accounts, english)
+        report = _report_words(body)
+        if report is not None:
+            return await self._report(phone, report, english)
         # HELP, and anything not understood, gets the help text.
         return (
             f"State Grid outage notices. Reply STATUS for outages at your address, STOP to unsubscribe. Call {hotline}."
             if english
             else f"国家电网停电通知。回复“停电”查询您地址的停电信息，回复“退订”停止接收。咨询请拨{hotline}。"
+        )
+
+    async def _report(self, phone: str, submission: ReportSubmission, english: bool) -> str:
+        hotline = self.settings.hotline
+        try:
+            receipt = await self.fault_reports.report(
+                submission, ReportChannel.SMS, caller_phone=phone, language="en" if english else "zh-CN"
+            )
+        except NeedsAccount:
+            return (
+                f"To report a fault, reply REPORT and your account number, e.g. REPORT 3101150000001. Call {hotline}."
+                if english
+                else f"报修请回复“报修 户号”，例如：报修 3101150000001。咨询请拨{hotline}。"
+            )
+        except Unprocessable:
+            return (
+                f"That account number is not ours. Call {hotline} to report a fault."
+                if english
+                else f"未找到该户号，请拨{hotline}报修。"
+            )
+        if receipt.explanation:
+            said = " ".join(receipt.explanation[:3])
+            return (
+                f"Your supply is affected by a known outage: {said} Call {hotline}."
+                if english
+                else f"您所在区域正在停电：{said}咨询请拨{hotline}。"
+            )
+        danger = (
+            (" Keep away from fallen wires." if english else "如遇电线断落请远离，注意安全。")
+            if submission.symptom is Symptom.HAZARD
+            else ""
+        )
+        return (
+            f"Report received, repair order {receipt.repair_id}. Crews will be sent.{danger} Call {hotline}."
+            if english
+            else f"报修已受理，工单号{receipt.repair_id}，我们将尽快安排抢修。{danger}咨询请拨{hotline}。"
         )
 
     async def _status_text(self, accounts: list[str], english: bool) -> str:
@@ -95,6 +156,27 @@ class ReplyService:
             _describe(o, english, outages.settings.zone) for o in sorted(current, key=lambda o: o.starts_at)
         ]
         return " ".join(lines[:3]) + (f" Call {hotline}." if english else f" 咨询请拨{hotline}。")
+
+
+def _report_words(body: str) -> ReportSubmission | None:
+    """A text that reports a fault, as a submission (None: not a report)."""
+    text = " ".join(body.split())
+    upper = text.upper()
+    word = next((w for w in REPORT_WORDS if upper.startswith(w)), None)
+    if word is None:
+        return None
+    following = text[len(word) : len(word) + 1]
+    if word.isascii() and following.isascii() and following.isalpha():
+        # "OUTAGE", "REPORTS ..." are other words.
+        return None
+    rest = text[len(word) :].strip(" :：,，")
+    first, _, after = rest.partition(" ")
+    account = first if _ACCOUNT.match(first) and any(c.isdigit() for c in first) else ""
+    description = (after if account else rest)[:500]
+    hazard = any(h in upper for h in HAZARD_WORDS)
+    return ReportSubmission(
+        account=account, symptom=Symptom.HAZARD if hazard else Symptom.NO_POWER, description=description
+    )
 
 
 def _describe(outage: Outage, english: bool, zone: Any) -> str:

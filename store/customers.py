@@ -152,6 +152,15 @@ class CustomerStore:
             c.transformer_area for c in found if c.transformer_area
         }
 
+    async def count_in(self, region: str, *, feeder: str = "", transformer_area: str = "") -> int:
+        """Accounts the registry has on a feeder or in a transformer area."""
+        key = (
+            keys.customers_in_area(region, transformer_area)
+            if transformer_area
+            else keys.customers_on_feeder(region, feeder)
+        )
+        return int(await self.redis.scard(key))
+
     async def accounts_of_phone(self, phone: str) -> list[str]:
         return sorted(a.decode() for a in await self.redis.smembers(keys.accounts_of_phone(phone)))
 

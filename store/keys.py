@@ -247,3 +247,58 @@ def fanouts() -> str:
 def fanout_progress() -> str:
     """Hash 'channel/outage_id/notice_id' -> how many were still waiting at the last check."""
     return f"{PREFIX}:fanouts:progress"
+
+
+def fault_report(report_id: str) -> str:
+    return f"{PREFIX}:report:{report_id}"
+
+
+def region_reports(region: str) -> str:
+    """Sorted set of a region's fault report ids by time."""
+    return f"{PREFIX}:region:{region}:reports"
+
+
+def area_reports(region: str, transformer_area: str) -> str:
+    """Sorted set of unexplained report ids from one transformer area, by time (the grouping window)."""
+    return f"{PREFIX}:reports:{region}:area:{transformer_area}"
+
+
+def feeder_reports(region: str, feeder: str) -> str:
+    return f"{PREFIX}:reports:{region}:feeder:{feeder}"
+
+
+def outage_reports() -> str:
+    """Hash outage id -> how many fault reports it explained."""
+    return f"{PREFIX}:outage-reports"
+
+
+def repair_order(repair_id: str) -> str:
+    return f"{PREFIX}:repair:{repair_id}"
+
+
+def region_repairs(region: str) -> str:
+    """Sorted set of a region's repair order ids by creation time."""
+    return f"{PREFIX}:region:{region}:repairs"
+
+
+def open_repair_of(kind: str, value: str) -> str:
+    """The open repair order further reports of an account (kind 'account') or an address join."""
+    return f"{PREFIX}:repair-open:{kind}:{value}"
+
+
+def suspected_outage(suspect_id: str) -> str:
+    return f"{PREFIX}:suspect:{suspect_id}"
+
+
+def region_suspects(region: str) -> str:
+    return f"{PREFIX}:region:{region}:suspects"
+
+
+def open_suspect(region: str, level: str, scope: str) -> str:
+    """The open suspected outage of one transformer area or feeder, while there is one."""
+    return f"{PREFIX}:suspect-open:{region}:{level}:{scope}"
+
+
+def repairs_awaiting_acceptance() -> str:
+    """Sorted set of open repair order ids (every region) by when their acceptance is due."""
+    return f"{PREFIX}:repairs:awaiting"

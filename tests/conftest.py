@@ -116,6 +116,7 @@ async def keys(redis: ArqRedis, clock: FakeClock) -> Keys:
         ("reviewer", REGION, {Role.REVIEWER}),
         ("reviewer2", REGION, {Role.REVIEWER}),
         ("emergency", REGION, {Role.EMERGENCY}),
+        ("agent", REGION, {Role.AGENT}),
         ("allroles", REGION, {Role.SUBMITTER, Role.REVIEWER, Role.EMERGENCY}),
         ("other", OTHER_REGION, {Role.SUBMITTER, Role.REVIEWER, Role.EMERGENCY}),
     ):

@@ -84,7 +84,7 @@ class ReplyService:
             return "Outage SMS resumed." if english else "您已恢复接收停电通知短信。"
         if word in STATUS_WORDS:
             return await self._status_text(accounts, english)
-        report = _report_words(body)
+        report = _report_words(body, accounts)
         if report is not None:
             return await self._report(phone, report, english)
         # HELP, and anything not understood, gets the help text.
@@ -158,8 +158,9 @@ class ReplyService:
         return " ".join(lines[:3]) + (f" Call {hotline}." if english else f" 咨询请拨{hotline}。")
 
 
-def _report_words(body: str) -> ReportSubmission | None:
-    """A text that reports a fault, as a submission (None: not a report)."""
+def _report_words(body: str, own_accounts: list[str]) -> ReportSubmission | None:
+    """A text that reports a fault, as a submission (None: not a report). A first word after the
+    report word is the account when it is one of the sender's or looks like an account number."""
     text = " ".join(body.split())
     upper = text.upper()
     word = next((w for w in REPORT_WORDS if upper.startswith(w)), None)
@@ -171,7 +172,8 @@ def _report_words(body: str) -> ReportSubmission | None:
         return None
     rest = text[len(word) :].strip(" :：,，")
     first, _, after = rest.partition(" ")
-    account = first if _ACCOUNT.match(first) and any(c.isdigit() for c in first) else ""
+    looks_like_one = bool(_ACCOUNT.match(first)) and any(c.isdigit() for c in first)
+    account = first if first in own_accounts or looks_like_one else ""
     description = (after if account else rest)[:500]
     hazard = any(h in upper for h in HAZARD_WORDS)
     return ReportSubmission(

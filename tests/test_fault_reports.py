@@ -280,3 +280,15 @@ async def test_a_planned_outage_days_away_does_not_explain_no_power_now(
     clock.advance(days=8, minutes=1)
     assert (await _report(client, keys, {"account": "A2"})).json()["report"]["outcome"] == "explained"
     _ = timedelta
+
+
+async def test_the_worker_raises_the_acceptance_alarm_on_its_own(
+    client: Client, keys: Keys, clock: FakeClock, run_channels: Any, customers: None
+) -> None:
+    repair_id = (await _report(client, keys, {"account": "A1"})).json()["repair_id"]
+    clock.advance(minutes=3)
+    await run_channels()
+    metrics = (await client.get("/metrics")).text
+    assert "outage_repair_acceptance_alarms_total 1.0" in metrics
+    order = (await client.get(f"{REPAIRS}/{repair_id}", headers=keys.headers("reviewer"))).json()
+    assert order["accept_overdue"] is True

@@ -307,3 +307,29 @@ async def test_a_send_through_twilio_logs_nothing_of_its_own(
     # Ten SDK lines per message, each with the recipient's number, would bury a fan-out's own log.
     assert "Twilio API Request" not in log_lines.getvalue()
     assert phone(7)[1:] not in log_lines.getvalue()
+
+
+async def test_a_fault_report_by_sms_is_answered_with_its_repair_order_or_the_outage(
+    client: httpx.AsyncClient, keys: Keys, clock: FakeClock, redis: ArqRedis, twilio_settings: Settings,
+    fake_twilio: FakeTwilio,
+) -> None:  # fmt: skip
+    await load(
+        redis,
+        row("A1", phone(1)),
+        row("A2", phone(2), language="en", feeder="F9"),
+        row("A3", phone(3)),
+        row("A4", phone(3)),
+    )
+    reply = await _inbound(client, phone(1), "停电报修 家里全黑了")
+    assert "工单号RO-" in reply
+    # An English speaker, a hazard: urgent, and told to keep away.
+    reply = await _inbound(client, phone(2), "OUT wires down and sparking")
+    assert "repair order RO-" in reply and "Keep away" in reply
+    repairs = (await client.get("/api/v1/repairs", headers=keys.headers("reviewer"))).json()
+    assert {(r["account"], r["urgency"]) for r in repairs} == {("A1", "general"), ("A2", "urgent")}
+    # A phone on two accounts must say which; then it is that account's report.
+    assert "报修 户号" in await _inbound(client, phone(3), "报修")
+    assert "工单号" in await _inbound(client, phone(3), "报修 A4")
+    # Words that only begin like a report word are not reports.
+    assert "工单号" not in await _inbound(client, phone(1), "OUTAGE")
+    assert len((await client.get("/api/v1/repairs", headers=keys.headers("reviewer"))).json()) == 3

@@ -18,13 +18,16 @@ from publishers.web import WebPublisher
 from schemas.clock import Clock
 from schemas.settings import Settings
 from services.delivery import Fanout, Sender
+from services.fault_reports import FaultReportService
 from services.jobs import PUBLISH_JOB, SEND_BATCH_JOB, SEND_IVR_SMS_JOB
+from services.outages import OutageService
 from store.connection import connect
 from store.dispatch import DispatchLedger
 from store.jobs import job_lease
 from store.outages import OutageStore
 from workers.delivery import release_held, send_batch, send_ivr_sms, sweep_stalled_fanouts
 from workers.publish import publish_notice, redispatch_lost
+from workers.repairs import repair_clocks
 from workers.timeline import fire_due
 
 # The publishers a test puts in place of the real ones (the fan-outs still run the sweep).
@@ -63,6 +66,7 @@ def build_worker(
         pool = ctx["redis"]
         ctx["outages"] = OutageStore(pool)
         ctx["dispatch"] = DispatchLedger(pool)
+        ctx["fault_reports"] = FaultReportService(OutageService(settings, pool, clock), pool)
         built = channels(settings, pool, clock)
         fanouts = {c.name: Fanout(pool, settings, clock, c) for c in built}
         ctx["fanouts"] = fanouts
@@ -97,6 +101,8 @@ def build_worker(
             cron(redispatch_lost, second={0}, run_at_startup=True, unique=True),
             cron(release_held, second={30}, run_at_startup=True, unique=True),
             cron(fire_due, second={15}, run_at_startup=True, unique=True),
+            # The 3-minute acceptance clock: looked at every 10 s, so an alarm is at most 10 s late.
+            cron(repair_clocks, second=set(range(5, 60, 10)), run_at_startup=True, unique=True),
             cron(
                 sweep_stalled_fanouts,
                 minute=set(range(0, 60, 5)),

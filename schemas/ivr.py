@@ -19,6 +19,9 @@ class State(StrEnum):
     ENTER_ACCOUNT = "enter_account"
     ACCOUNT_RESULT = "account_result"
     SMS_SENT = "sms_sent"
+    # Report a power cut: the account (when the caller's number does not say it), then the answer.
+    REPORT_ACCOUNT = "report_account"
+    REPORTED = "reported"
 
 
 # Menu depth (the 95598 standard allows 5) and the menu "*" goes back to.
@@ -29,6 +32,8 @@ DEPTH = {
     State.ENTER_ACCOUNT: 3,
     State.ACCOUNT_RESULT: 4,
     State.SMS_SENT: 5,
+    State.REPORT_ACCOUNT: 2,
+    State.REPORTED: 3,
 }
 PARENT = {
     State.MAIN: State.MAIN,
@@ -37,6 +42,8 @@ PARENT = {
     State.ENTER_ACCOUNT: State.MY_OUTAGES,
     State.ACCOUNT_RESULT: State.ENTER_ACCOUNT,
     State.SMS_SENT: State.MAIN,
+    State.REPORT_ACCOUNT: State.MAIN,
+    State.REPORTED: State.MAIN,
 }
 
 
@@ -95,7 +102,7 @@ def describe(outage: IvrOutage, now: datetime, language: str, zone: ZoneInfo) ->
 PROMPTS = {
     "zh-CN": {
         "greeting": "{prefix}，国家电网{hotline}为您服务。",
-        "main": "查询您家的停电信息请按1，查询未来七天计划停电请按2。",
+        "main": "查询您家的停电信息请按1，查询未来七天计划停电请按2，报修停电请按3。",
         # Said in the other language's voice: a caller who needs it understands it.
         "other_language": "For English, press 9.",
         "main_end": "人工服务请按0，重听请按星号键。",
@@ -114,10 +121,17 @@ PROMPTS = {
         "goodbye": "结束服务请挂机。",
         "agent": "正在为您转接人工服务，请稍候。",
         "sorry": "非常抱歉，系统暂时无法查询，正在为您转接人工服务。",
+        "report_account": "请输入停电地址的户号，以井号键结束。人工服务请按0再按井号键，返回上一级请按星号键再按井号键。",
+        "report_several": "您的号码登记了多个户号。",
+        "reported_explained": "您的报修已记录，以上停电正在处理中。",
+        "reported_order": "您的报修已受理，抢修人员将尽快处理。工单尾号为{tail}。",
+        "reported_urgent": "已按紧急情况处理，请远离断落的电线和危险区域。",
+        "reported_menu": "如有电线断落、起火等危险情况请按1，为其他户号报修请按2，人工服务请按0，返回主菜单请按星号键。",
     },
     "en": {
         "greeting": "Hello, State Grid {hotline} at your service.",
-        "main": "For outages at your address, press 1. For planned outages in the next seven days, press 2.",
+        "main": "For outages at your address, press 1. For planned outages in the next seven days, press 2. "
+        "To report a power cut, press 3.",
         "other_language": "中文服务请按9。",
         "main_end": "To speak to an agent, press 0. To hear this again, press star.",
         "my_outages_menu": "To get this by text message, press 1. For another account, press 2. "
@@ -138,5 +152,13 @@ PROMPTS = {
         "goodbye": "Thank you for calling. Please hang up.",
         "agent": "Transferring you to an agent, please hold.",
         "sorry": "We are sorry, outage information is not available right now. Transferring you to an agent.",
+        "report_account": "Please enter the account number of the address without power, then press hash. "
+        "For an agent, press 0 and hash. For the previous menu, press star and hash.",
+        "report_several": "Your number is registered on several accounts.",
+        "reported_explained": "Your report is recorded; the outage above is being worked on.",
+        "reported_order": "Your report is received and a crew will be sent. Your order number ends in {tail}.",
+        "reported_urgent": "It is treated as urgent. Keep away from fallen wires and danger.",
+        "reported_menu": "If wires are down, or there is fire or danger, press 1. To report for another account, "
+        "press 2. For an agent, press 0. For the main menu, press star.",
     },
 }

@@ -26,6 +26,7 @@ from schemas.fault_reports import (
     SuspectConfirmation,
     SuspectedOutage,
     SuspectStatus,
+    Symptom,
     Urgency,
     accept_overdue,
     queue_order,
@@ -164,22 +165,45 @@ class FaultReportService:
             transformer_area=customer.transformer_area,
         )
         window = self.settings.report_group_window
+        sentences = [describe(o, now, language, self.settings.zone) for o in told]
         if told:
             report.outage_id = told[0].id
-            await self.store.save_report(report, window=window)
-            await self.stats.add("reports", f"{channel.value}|explained")
-            sentences = [describe(o, now, language, self.settings.zone) for o in told]
-            return ReportReceipt(report=report, explanation=sentences, repair_id=None, urgent=False)
-        hidden = next((o.id for o in covering), None)
+            # Wires down or fire during a known outage still needs a crew, at once.
+            if report.symptom is not Symptom.HAZARD:
+                await self.store.save_report(report, window=window)
+                await self.stats.add("reports", f"{channel.value}|explained")
+                return ReportReceipt(report=report, explanation=sentences, repair_id=None, urgent=False)
+        hidden = None if told else next((o.id for o in covering), None)
         report.repair_id = await self._repair_for(customer, phone, report, hidden)
         await self.store.save_report(report, window=window)
-        await self.stats.add("reports", f"{channel.value}|repair")
-        await self._group(report, now)
+        await self.stats.add("reports", f"{channel.value}|{'explained' if told else 'repair'}")
+        if not told:
+            await self._group(report, now)
         log.info("fault report opened a repair order", report_id=report.id, repair_id=report.repair_id,
                  region=report.region, urgency=report.urgency.value, channel=channel.value)  # fmt: skip
         return ReportReceipt(
-            report=report, explanation=[], repair_id=report.repair_id, urgent=report.urgency is Urgency.URGENT
+            report=report,
+            explanation=sentences,
+            repair_id=report.repair_id,
+            urgent=report.urgency is Urgency.URGENT,
         )
+
+    async def standing(
+        self, account: str, caller_phone: str, language: str
+    ) -> tuple[list[str], RepairOrder | None]:
+        """What a reporter of `account` was told, read again without filing anything: the
+        outages covering them (their own stoppages only if `caller_phone` is on the account) and
+        the account's open repair order."""
+        customer = await self.customers.get(account)
+        if customer is None:
+            return [], None
+        now = self.clock()
+        vouched = account in await self.customers.accounts_of_phone(caller_phone) if caller_phone else False
+        told = [o for o in await self._covering(customer, now, private=vouched)]
+        sentences = [describe(o, now, language, self.settings.zone) for o in told]
+        repair_id = await self.store.open_repair_of(account, address_key(customer.address))
+        order = None if repair_id is None else await self.store.repair(repair_id)
+        return sentences, order
 
     async def _covering(self, customer: Customer, now: datetime, *, private: bool) -> list[IvrOutage]:
         return [

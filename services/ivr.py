@@ -11,8 +11,11 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from schemas.clock import Clock
 from schemas.customers import e164
+from schemas.errors import Unprocessable
+from schemas.fault_reports import ReportChannel, ReportSubmission, Symptom
 from schemas.ivr import PARENT, PROMPTS, IvrOutage, State, describe, planned_soon, relevant
 from schemas.settings import Settings
+from services.fault_reports import FaultReportService, NeedsAccount
 from services.jobs import enqueue_ivr_sms
 from store.customers import CustomerStore
 from store.ivr import IvrIndex
@@ -38,9 +41,9 @@ class Call:
     def caller(self) -> str:
         return self.params.get("From", "")
 
-    def text(self, name: str) -> str:
+    def text(self, name: str, **values: str) -> str:
         return PROMPTS[self.language][name].format(
-            prefix=self.settings.ivr_greeting_prefix, hotline=self.settings.hotline
+            prefix=self.settings.ivr_greeting_prefix, hotline=self.settings.hotline, **values
         )
 
     @property
@@ -94,8 +97,9 @@ class Call:
 class Menu:
     """What each state says and where each key leads; data comes from the IVR index only."""
 
-    def __init__(self, call: Call, redis: ArqRedis, clock: Clock) -> None:
+    def __init__(self, call: Call, redis: ArqRedis, clock: Clock, fault_reports: FaultReportService) -> None:
         self.call = call
+        self.fault_reports = fault_reports
         self.redis = redis
         self.index = IvrIndex(redis)
         self.now = clock()
@@ -143,6 +147,10 @@ class Menu:
             return call.menu(State.WEEK, [*lines, call.text("week_menu")])
         if state is State.ENTER_ACCOUNT:
             return call.menu(State.ENTER_ACCOUNT, [call.text("enter_account")], digits=20)
+        if state is State.REPORT_ACCOUNT:
+            return call.menu(State.REPORT_ACCOUNT, [call.text("report_account")], digits=20)
+        if state is State.REPORTED:
+            return await self._reported([])
         if state is State.ACCOUNT_RESULT:
             told = await self._account_lines(call.account)
             if told is None:
@@ -165,9 +173,51 @@ class Menu:
         ]
         return self._sentences(outages) or [self.call.text("none")]
 
+    async def _report(self, account: str, symptom: Symptom) -> str:
+        """File the caller's report and say what became of it."""
+        call = self.call
+        try:
+            receipt = await self.fault_reports.report(
+                ReportSubmission(account=account, symptom=symptom),
+                ReportChannel.IVR,
+                caller_phone=call.caller,
+                language=call.language,
+            )
+        except NeedsAccount as exc:
+            if exc.extra.get("rule") == "one_account":
+                call.say(call.text("report_several"))
+            else:
+                call.say(call.text("unknown_caller"))
+            return await self.show(State.REPORT_ACCOUNT)
+        except Unprocessable as exc:
+            call.say(call.text("unknown_caller" if exc.extra.get("field") == "phone" else "no_account"))
+            return await self.show(State.REPORT_ACCOUNT)
+        call.account = receipt.report.account
+        return await self._reported([call.text("reported_urgent")] if receipt.urgent else [])
+
+    async def _reported(self, before: list[str]) -> str:
+        """The standing of the caller's report, read again (a repeated prompt files nothing)."""
+        call = self.call
+        told, order = await self.fault_reports.standing(call.account, call.caller, call.language)
+        lines = [*told]
+        if order is not None:
+            lines.append(call.text("reported_order", tail=" ".join(order.id[-4:])))
+        elif told:
+            lines.append(call.text("reported_explained"))
+        lines += before
+        return call.menu(State.REPORTED, [*lines, call.text("reported_menu")], account=call.account)
+
     async def choose(self, state: State, digits: str) -> str:
         call = self.call
         call.tries = 0
+        if state is State.REPORT_ACCOUNT:
+            if digits == "0":
+                return call.agent()
+            if digits == "*":
+                return await self.show(PARENT[state])
+            return await self._report(digits, Symptom.NO_POWER)
+        if state is State.REPORTED and digits == "1":
+            return await self._report(call.account, Symptom.HAZARD)
         if state is State.ENTER_ACCOUNT:
             if digits == "0":
                 return call.agent()
@@ -189,7 +239,10 @@ class Menu:
             (State.MAIN, "2"): State.WEEK,
             (State.MY_OUTAGES, "2"): State.ENTER_ACCOUNT,
             (State.ACCOUNT_RESULT, "2"): State.ENTER_ACCOUNT,
+            (State.REPORTED, "2"): State.REPORT_ACCOUNT,
         }.get((state, digits))
+        if state is State.MAIN and digits == "3":
+            return await self._report("", Symptom.NO_POWER)
         if target is not None:
             return await self.show(target)
         if state is State.MAIN and digits == "9":
@@ -231,10 +284,13 @@ class Menu:
 class IvrService:
     """Turns one webhook request of a call (its query and signed form) into the TwiML to answer."""
 
-    def __init__(self, settings: Settings, redis: ArqRedis, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, redis: ArqRedis, clock: Clock, fault_reports: FaultReportService
+    ) -> None:
         self.settings = settings
         self.redis = redis
         self.clock = clock
+        self.fault_reports = fault_reports
 
     async def incoming(self, query: Mapping[str, str], params: dict[str, str]) -> str:
         call = Call(query, params, self.settings)
@@ -245,13 +301,13 @@ class IvrService:
             if found and all(c.language == "en" for c in found):
                 call.language = "en"
             call.say(call.text("greeting"))
-            return await Menu(call, self.redis, self.clock).show(State.MAIN)
+            return await Menu(call, self.redis, self.clock, self.fault_reports).show(State.MAIN)
 
         return await self._bounded(call, greet())
 
     async def step(self, query: Mapping[str, str], params: dict[str, str]) -> str:
         call = Call(query, params, self.settings)
-        menu = Menu(call, self.redis, self.clock)
+        menu = Menu(call, self.redis, self.clock, self.fault_reports)
         if query.get("step") == "choose":
             return await self._bounded(call, menu.choose(call.state, params.get("Digits", "")))
         if call.tries >= 2:

@@ -1,7 +1,6 @@
 """Customers' fault reports through the dispatch API: explained by a published outage, else a
 repair order on the seed's clocks; unexplained reports grouped into suspected outages."""
 
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -279,7 +278,6 @@ async def test_a_planned_outage_days_away_does_not_explain_no_power_now(
     assert receipt["report"]["outcome"] == "repair"
     clock.advance(days=8, minutes=1)
     assert (await _report(client, keys, {"account": "A2"})).json()["report"]["outcome"] == "explained"
-    _ = timedelta
 
 
 async def test_the_worker_raises_the_acceptance_alarm_on_its_own(

@@ -150,7 +150,9 @@ async def test_zero_transfers_and_star_goes_back_at_every_level(
 ) -> None:
     # The key presses that reach each state from the main menu.
     path = {State.MAIN: [], State.MY_OUTAGES: ["1"], State.WEEK: ["2"], State.ENTER_ACCOUNT: ["1", "2"],
-            State.ACCOUNT_RESULT: ["1", "2", "3101150001"], State.SMS_SENT: ["1", "1"]}  # fmt: skip
+            State.ACCOUNT_RESULT: ["1", "2", "3101150001"], State.SMS_SENT: ["1", "1"],
+            State.REPORTED: ["3"], State.REPORT_ACCOUNT: ["3", "2"]}  # fmt: skip
+    assert set(path) == set(State), "every state is walked"
     assert max(DEPTH.values()) <= 5
     for state, presses in path.items():
         for key, expect in (("0", "dial"), ("*", "back")):
@@ -167,6 +169,30 @@ async def test_zero_transfers_and_star_goes_back_at_every_level(
             else:
                 parent_action = f"state={PARENT[state].value}"
                 assert answer.gather is not None and parent_action in answer.gather["action"], (state, answer)
+
+
+async def test_a_caller_reports_no_power_in_the_main_menu(
+    client: httpx.AsyncClient, world: Any, keys: Keys
+) -> None:
+    # A known caller whose feeder has a published fault is told of it, and no crew is sent.
+    known = Caller(client, KNOWN)
+    await known.dial_in()
+    told = await known.press("3")
+    assert "施工挖断电缆" in told.all_text and "报修已记录" in told.all_text
+    # A caller the number does not identify gives the account; the order is read out.
+    stranger = Caller(client, STRANGER)
+    await stranger.dial_in()
+    asked = await stranger.press("3")
+    assert "未能识别" in asked.all_text and asked.gather is not None and asked.gather["finishOnKey"] == "#"
+    assert "没有找到这个户号" in (await stranger.press("999")).all_text
+    ordered = await stranger.press("3101150002")
+    assert "工单尾号" in ordered.all_text
+    urgent = await stranger.press("1")
+    assert "紧急" in urgent.all_text
+    # Asked again (no key pressed), the menu repeats what stands and files nothing more.
+    await stranger.wait()
+    repairs = (await client.get("/api/v1/repairs", headers=keys.headers("reviewer"))).json()
+    assert [(r["account"], r["urgency"], len(r["reports"])) for r in repairs] == [("3101150002", "urgent", 2)]
 
 
 async def test_english_for_english_customers_and_on_nine(client: httpx.AsyncClient, world: Any) -> None:

@@ -30,6 +30,7 @@ from api.metrics import ProcessMetrics, health, metrics, ready
 from api.notices import NoticeController
 from api.outages import OutageController
 from api.public_api import public_outages
+from api.report_page import report_form, report_sent
 from api.reviews import ReviewController
 from api.twilio_hooks import sms_inbound, sms_status
 from api.web import live_events, lookup_page, outage_list, outage_page
@@ -54,7 +55,7 @@ from services.reports import ReportService
 # Public routes that do work per request: a search, a held-open live connection. The pages, feeds
 # and JSON are served from one shared render per version (api.cache), so popularity costs nothing
 # and is never refused: thousands of customers behind one carrier NAT or CDN address read them.
-LIMITED_PREFIXES = ("/lookup", "/events")
+LIMITED_PREFIXES = ("/lookup", "/events", "/report")
 
 
 def _is_limited(request: Request[Any, Any, Any]) -> bool:
@@ -147,6 +148,8 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             outage_list,
             outage_page,
             lookup_page,
+            report_form,
+            report_sent,
             live_events,
             compliance,
             archive,

@@ -27,7 +27,7 @@ KEEPALIVE_SECONDS = 15.0
 Query = Annotated[str | None, QueryParameter()]
 
 
-def _page_context(
+def page_context(
     request: Request[Any, Any, Any], settings: Settings, now: datetime, lang: str | None
 ) -> dict[str, Any]:
     language = language_of(lang)
@@ -71,7 +71,7 @@ async def outage_list(
         outages = customer_order(await public.visible(region or None, now), now)
         if kind:
             outages = [o for o in outages if o.kind.value == kind]
-        context = _page_context(request, settings, now, lang)
+        context = page_context(request, settings, now, lang)
         context.update(
             outages=outages,
             region=region or "",
@@ -98,7 +98,7 @@ async def outage_page(
     outage = await public.get(outage_id)
     if outage is None or not is_public(outage.kind):
         raise NotFound(f"no published outage {outage_id}", rule="published")
-    context = _page_context(request, settings, clock(), lang)
+    context = page_context(request, settings, clock(), lang)
     context.update(outage=outage)
     return Template(template_name="web/outage.html", context=context)
 
@@ -112,7 +112,7 @@ async def lookup_page(
     q: Query = None,
     lang: Query = None,
 ) -> Template:
-    context = _page_context(request, settings, clock(), lang)
+    context = page_context(request, settings, clock(), lang)
     query = (q or "").strip()
     found: list[PublicOutage] | None = None
     unknown_account = False

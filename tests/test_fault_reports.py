@@ -290,3 +290,23 @@ async def test_the_worker_raises_the_acceptance_alarm_on_its_own(
     assert "outage_repair_acceptance_alarms_total 1.0" in metrics
     order = (await client.get(f"{REPAIRS}/{repair_id}", headers=keys.headers("reviewer"))).json()
     assert order["accept_overdue"] is True
+
+
+async def test_the_public_form_takes_a_report_and_answers_on_the_page(
+    client: Client, keys: Keys, redis: ArqRedis, customers: None
+) -> None:
+    form = await client.get("/report")
+    assert form.status_code == 200 and 'id="report-form"' in form.text
+    sent = await client.post(
+        "/report", data={"account": "A1", "symptom": "hazard", "description": "电线掉了"}
+    )
+    assert sent.status_code == 201, sent.text
+    assert "RO-" in sent.text and "紧急" in sent.text
+    [order] = (await client.get(REPAIRS, headers=keys.headers("reviewer"))).json()
+    assert order["urgency"] == "urgent" and order["account"] == "A1"
+    before = await snapshot(redis)
+    bad = await client.post("/report", data={"account": "A2", "symptom": "smoke"})
+    assert bad.status_code == 400 and "symptom" in bad.text and 'value="A2"' in bad.text
+    unknown = await client.post("/report", data={"account": "NOBODY"}, params={"lang": "en"})
+    assert unknown.status_code == 422 and "NOBODY" in unknown.text and "could not be taken" in unknown.text
+    assert await snapshot(redis) == before

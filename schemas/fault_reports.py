@@ -155,6 +155,8 @@ class SuspectedOutage(msgspec.Struct, kw_only=True):
     share: float
     draft: FaultDraft
     outage_id: str | None = None
+    # The accounts that reported: told when it is confirmed, and of the outage's notices.
+    report_accounts: list[str] = []
     decided_by: str | None = None
     decided_at: datetime | None = None
     dismissal: str = ""

@@ -189,6 +189,7 @@ class Sender:
         self.optouts = OptOuts(redis, channel.name)
         self.affected = AccountOutages(redis)
         self.held = HeldBatches(redis)
+        self.audience = Audience(redis)
         self.limiter = RateLimiter(redis, channel.name, self.provider.sender, channel.tuning.rate)
         self._rendered: dict[tuple[str, str, int, int, str], str] = {}
 
@@ -332,10 +333,12 @@ class Sender:
         jobs run in (quiet hours, retries, several workers).
         """
         statuses = await self.ledger.statuses([(outage_id, ORIGINAL_NOTICE, c.account) for c in customers])
+        unsent = [c.account for c, s in zip(customers, statuses, strict=True) if s is None]
+        told = dict(zip(unsent, await self.audience.told_by_report(outage_id, unsent), strict=True))
         ready: list[Customer] = []
         waiting: list[str] = []
         for customer, status in zip(customers, statuses, strict=True):
-            if status in (None, "sending"):
+            if status == "sending" or (status is None and not told[customer.account]):
                 waiting.append(customer.account)
             else:
                 ready.append(customer)

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 import structlog
-from redis.asyncio import Redis
+from arq.connections import ArqRedis
 
 from schemas.clock import Clock
 from schemas.customers import Customer, address_key, e164
@@ -41,6 +41,7 @@ from schemas.keys import ApiKey
 from schemas.kinds import ACCOUNT_KINDS, OutageKind
 from schemas.outage import Outage, OutageSubmission, Scope
 from schemas.settings import Settings
+from services.jobs import enqueue_message
 from services.outages import OutageService
 from store.customers import CustomerStore
 from store.fault_reports import FaultReportStore
@@ -52,6 +53,8 @@ log = structlog.get_logger("services.fault_reports")
 # An outage that has begun, or begins within this long, explains "no power" (crews start early).
 STARTS_SOON = timedelta(minutes=15)
 AREA, FEEDER = "transformer_area", "feeder"
+# The ledger's "outage" of the messages telling reporters their suspected outage is confirmed.
+CONFIRMED_REPORTS = "confirmed-reports"
 
 
 class ReportReceipt(msgspec.Struct, kw_only=True):
@@ -73,8 +76,9 @@ def _new_id(prefix: str, now: datetime) -> str:
 
 
 class FaultReportService:
-    def __init__(self, outages: OutageService, redis: Redis) -> None:
+    def __init__(self, outages: OutageService, redis: ArqRedis) -> None:
         self.outages = outages
+        self.queue = redis
         self.settings: Settings = outages.settings
         self.clock: Clock = outages.clock
         self.store = FaultReportStore(redis)
@@ -168,6 +172,7 @@ class FaultReportService:
         sentences = [describe(o, now, language, self.settings.zone) for o in told]
         if told:
             report.outage_id = told[0].id
+            await self.store.add_reporters(report.outage_id, [customer.account], published=True)
             # Wires down or fire during a known outage still needs a crew, at once.
             if report.symptom is not Symptom.HAZARD:
                 await self.store.save_report(report, window=window)
@@ -283,6 +288,7 @@ class FaultReportService:
             "last_report_at": max(r.at for r in reports),
             "customers": customers,
             "share": share_of(len(accounts), customers),
+            "report_accounts": sorted(accounts),
         }
         existing = await self.store.open_suspect_id(region, level, scope)
         if existing is not None:
@@ -449,7 +455,27 @@ class FaultReportService:
         confirmed = await self.store.update_suspect(suspect_id, confirm)
         assert confirmed is not None
         await self.store.close_suspect(confirmed, _scope(confirmed))
+        await self.store.add_reporters(outage.id, confirmed.report_accounts, published=False)
+        await self._tell_reporters(confirmed)
         return confirmed, outage
+
+    async def _tell_reporters(self, suspect: SuspectedOutage) -> None:
+        """Each reporter hears at once that their report is a confirmed fault; the notice itself
+        follows through the review, like every notice."""
+        hotline = self.settings.hotline
+        for customer in await self.customers.many(suspect.report_accounts):
+            if customer is None:
+                continue
+            body = (
+                f"Your power-cut report is confirmed as a fault and crews are on it. "
+                f"We will text you the details. Call {hotline}."
+                if customer.language == "en"
+                else f"{self.settings.sms_signature}您报修的停电已确认为故障，正在抢修，详细信息将短信通知您。咨询请拨{hotline}。"
+            )
+            await enqueue_message(
+                self.queue, self.settings.queue_name, customer.phone, body, customer.language,
+                CONFIRMED_REPORTS, f"{suspect.id}:{customer.account}",
+            )  # fmt: skip
 
     async def dismiss(self, suspect_id: str, reason: str, caller: ApiKey) -> SuspectedOutage:
         await self.suspect(suspect_id, caller)

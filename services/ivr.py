@@ -16,7 +16,7 @@ from schemas.fault_reports import ReportChannel, ReportSubmission, Symptom
 from schemas.ivr import PARENT, PROMPTS, IvrOutage, State, describe, planned_soon, relevant
 from schemas.settings import Settings
 from services.fault_reports import FaultReportService, NeedsAccount
-from services.jobs import enqueue_ivr_sms
+from services.jobs import IVR_REQUESTS, enqueue_message
 from store.customers import CustomerStore
 from store.ivr import IvrIndex
 
@@ -277,7 +277,9 @@ class Menu:
         call_sid = call.params.get("CallSid", "unknown")
         # One message per call and menu (and account): the job id and the ledger entry say so.
         request = f"{call_sid}:{state.value}" + (f":{call.account}" if call.account else "")
-        await enqueue_ivr_sms(self.redis, call.settings.queue_name, phone, body, call.language, request)
+        await enqueue_message(
+            self.redis, call.settings.queue_name, phone, body, call.language, IVR_REQUESTS, request
+        )
         return await self.show(State.SMS_SENT)
 
 

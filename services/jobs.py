@@ -7,7 +7,9 @@ from arq.connections import ArqRedis
 from store.held import HeldBatch
 
 PUBLISH_JOB = "publish_notice"
-SEND_IVR_SMS_JOB = "send_ivr_sms"
+SEND_MESSAGE_JOB = "send_message"
+# The ledger's "outage" of messages the phone menu sends on a caller's request.
+IVR_REQUESTS = "ivr"
 
 
 def publish_job_id(outage_id: str, notice_id: str) -> str:
@@ -25,12 +27,21 @@ async def enqueue_publish(queue: ArqRedis, queue_name: str, outage_id: str, noti
     )
 
 
-async def enqueue_ivr_sms(
-    queue: ArqRedis, queue_name: str, phone: str, body: str, language: str, request: str
+async def enqueue_message(
+    queue: ArqRedis, queue_name: str, phone: str, body: str, language: str, topic: str, request: str
 ) -> None:
-    """A caller's "send me this by SMS": once per call, menu and account (the job id says so)."""
+    """One SMS outside a notice's fan-out (the phone menu's "send me this", a reporter's
+    acknowledgement, a restoration check, a survey): once per `topic` and `request` (the job id
+    and the ledger entry say so), on the delivery engine's path (opt-outs, rate cap, ledger)."""
     await queue.enqueue_job(
-        SEND_IVR_SMS_JOB, phone, body, language, request, _job_id=f"ivr-sms:{request}", _queue_name=queue_name
+        SEND_MESSAGE_JOB,
+        phone,
+        body,
+        language,
+        topic,
+        request,
+        _job_id=f"{topic}-sms:{request}",
+        _queue_name=queue_name,
     )
 
 

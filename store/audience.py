@@ -29,10 +29,24 @@ class Audience:
         members = sorted(m.decode() for m in await self.redis.smembers(keys.audience(outage_id)))
         return [members[i : i + size] for i in range(0, len(members), size)]
 
+    async def told_by_report(self, outage_id: str, accounts: list[str]) -> list[bool]:
+        """Which of `accounts` joined the audience by reporting after the outage notice went out."""
+        if not accounts:
+            return []
+        flags = await self.redis.smismember(keys.outage_reporters_told(outage_id), accounts)
+        return [bool(f) for f in flags]
+
     async def resolve_audience(
         self, customers: CustomerStore, outage_id: str, region: str, rule: AudienceRule
     ) -> int:
-        return await customers.resolve(keys.audience(outage_id), region, **msgspec.structs.asdict(rule))
+        """The accounts the rule gives, and those who reported the outage (told whatever the rule)."""
+        audience = keys.audience(outage_id)
+        await customers.resolve(audience, region, **msgspec.structs.asdict(rule))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sunionstore(audience, [audience, keys.outage_reporters(outage_id)])
+            pipe.scard(audience)
+            _, size = await pipe.execute()
+        return int(size)
 
     async def preview_reach(
         self,

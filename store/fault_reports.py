@@ -64,6 +64,19 @@ class FaultReportStore:
         ids = [i.decode() for i in await self.redis.zrangebyscore(key, since.timestamp(), "+inf")]
         return await self.reports(ids)
 
+    async def add_reporters(self, outage_id: str, accounts: list[str], *, published: bool) -> None:
+        """Reporters of an outage hear its notices: kept for its fan-out and, when it is
+        `published` already (they were told of it in the answer to their report), added to its
+        audience so its changes and restoration reach them."""
+        if not accounts:
+            return
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(keys.outage_reporters(outage_id), *accounts)
+            if published:
+                pipe.sadd(keys.audience(outage_id), *accounts)
+                pipe.sadd(keys.outage_reporters_told(outage_id), *accounts)
+            await pipe.execute()
+
     async def explained_counts(self, outage_ids: list[str]) -> dict[str, int]:
         if not outage_ids:
             return {}

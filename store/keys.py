@@ -302,3 +302,14 @@ def open_suspect(region: str, level: str, scope: str) -> str:
 def repairs_awaiting_acceptance() -> str:
     """Sorted set of open repair order ids (every region) by when their acceptance is due."""
     return f"{PREFIX}:repairs:awaiting"
+
+
+def outage_reporters(outage_id: str) -> str:
+    """Accounts whose fault reports are part of an outage: they hear its notices whatever its audience rule."""
+    return f"{PREFIX}:outage-reporters:{outage_id}"
+
+
+def outage_reporters_told(outage_id: str) -> str:
+    """Reporters added after the outage notice went out: told of it by the answer to their report,
+    so its changes need not wait for that notice to reach them."""
+    return f"{PREFIX}:outage-reporters-told:{outage_id}"

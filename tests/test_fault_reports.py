@@ -310,3 +310,58 @@ async def test_the_public_form_takes_a_report_and_answers_on_the_page(
     unknown = await client.post("/report", data={"account": "NOBODY"}, params={"lang": "en"})
     assert unknown.status_code == 422 and "NOBODY" in unknown.text and "could not be taken" in unknown.text
     assert await snapshot(redis) == before
+
+
+async def _outbox_to(redis: ArqRedis, to: str) -> list[Any]:
+    from store.outbox import Outbox
+
+    _, messages = await Outbox(redis).page(0, 500)
+    return [m for m in messages if m.to == to]
+
+
+async def test_a_reporter_hears_the_restoration_of_an_outage_whose_notice_was_not_theirs(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any, customers: None
+) -> None:
+    # A temporary outage is owed to important customers only: A1 is not told of it.
+    body = outage_body(clock(), kind="temporary", days=1.5, scope={"feeders": ["F1"]})
+    outage = await submit_and_approve(client, keys, body)
+    await run_channels()
+    assert await _outbox_to(redis, phone(1)) == []
+    clock.advance(days=1.5, minutes=5)
+    explained = (await _report(client, keys, {"account": "A1"})).json()
+    assert explained["report"]["outage_id"] == outage["id"]
+    changes = f"/api/v1/outages/{outage['id']}/changes"
+    restored = {"type": "restored", "reason": "Work finished early", "restored_at": iso(clock())}
+    assert (await client.post(changes, json=restored, headers=keys.headers("submitter"))).status_code == 201
+    from tests.flows import approve
+
+    await approve(client, keys, outage["id"], "reviewer")
+    await run_channels()
+    [message] = await _outbox_to(redis, phone(1))
+    assert message.outage_id == outage["id"] and message.notice_id != "new"
+    # A2 on the same feeder neither reported nor is important: not told.
+    assert await _outbox_to(redis, phone(2)) == []
+
+
+async def test_confirmation_tells_the_reporters_and_the_published_fault_reaches_them(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any, customers: None
+) -> None:
+    for account in ("A1", "A2", "A3"):
+        await _report(client, keys, {"account": account})
+    [suspect] = (await client.get(SUSPECTS, headers=keys.headers("reviewer"))).json()
+    assert suspect["report_accounts"] == ["A1", "A2", "A3"]
+    confirmed = await client.post(
+        f"{SUSPECTS}/{suspect['id']}/confirm",
+        json={"fault_located_at": iso(clock()), "reason": "10kV cable fault"},
+        headers=keys.headers("submitter"),
+    )
+    record = confirmed.json()
+    await run_channels()
+    told = await _outbox_to(redis, phone(1))
+    assert len(told) == 1 and "已确认为故障" in told[0].body
+    from tests.flows import approve
+
+    await approve(client, keys, record["id"], "reviewer")
+    await run_channels()
+    notices = [m for m in await _outbox_to(redis, phone(1)) if m.outage_id == record["id"]]
+    assert len(notices) == 1 and "10kV cable fault" in notices[0].body

@@ -19,9 +19,6 @@ from store.outages import OutageStore
 
 log = structlog.get_logger("workers.delivery")
 
-# The ledger's "outage" for messages the phone menu sends on a caller's request.
-IVR_REQUESTS = "ivr"
-
 
 # A change's batch looks this many times for its outage notice (with a retry base of 2 s, about
 # 25 minutes) before leaving the rest to the stalled-fan-out sweep, so a notice that cannot go
@@ -111,10 +108,12 @@ async def release_held(ctx: dict[str, Any]) -> int:
     return len(due)
 
 
-async def send_ivr_sms(ctx: dict[str, Any], phone: str, body: str, language: str, request: str) -> str:
-    """A caller asked the phone menu for its answer by SMS (`request`: call, menu and account)."""
+async def send_message(
+    ctx: dict[str, Any], phone: str, body: str, language: str, topic: str, request: str
+) -> str:
+    """One SMS outside a fan-out (services.jobs.enqueue_message), once per topic and request."""
     sender: Sender = ctx["senders"]["sms"]
-    outcome = await sender.send_one(phone, body, language, IVR_REQUESTS, request, ctx["job_id"])
+    outcome = await sender.send_one(phone, body, language, topic, request, ctx["job_id"])
     if outcome.retry_after is not None:
         raise Retry(defer=backoff(sender.spec.tuning.retry_base, ctx["job_try"], outcome.retry_after))
     return outcome.status

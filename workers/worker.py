@@ -19,13 +19,13 @@ from schemas.clock import Clock
 from schemas.settings import Settings
 from services.delivery import Fanout, Sender
 from services.fault_reports import FaultReportService
-from services.jobs import PUBLISH_JOB, SEND_BATCH_JOB, SEND_IVR_SMS_JOB
+from services.jobs import PUBLISH_JOB, SEND_BATCH_JOB, SEND_MESSAGE_JOB
 from services.outages import OutageService
 from store.connection import connect
 from store.dispatch import DispatchLedger
 from store.jobs import job_lease
 from store.outages import OutageStore
-from workers.delivery import release_held, send_batch, send_ivr_sms, sweep_stalled_fanouts
+from workers.delivery import release_held, send_batch, send_message, sweep_stalled_fanouts
 from workers.publish import publish_notice, redispatch_lost
 from workers.repairs import repair_clocks
 from workers.timeline import fire_due
@@ -89,7 +89,7 @@ def build_worker(
         functions=[
             func(leased(publish_notice), name=PUBLISH_JOB, keep_result=60, max_tries=20),
             # One per call and menu: a repeated key press does not send twice.
-            func(leased(send_ivr_sms), name=SEND_IVR_SMS_JOB, keep_result=3600, max_tries=5),
+            func(leased(send_message), name=SEND_MESSAGE_JOB, keep_result=3600, max_tries=5),
             func(
                 leased(send_batch),
                 name=SEND_BATCH_JOB,

@@ -43,6 +43,7 @@ from services.access import AccessService
 from services.customers import CustomerService
 from services.dev import DevService
 from services.fault_reports import FaultReportService
+from services.followups import FollowUpService
 from services.ivr import IvrService
 from services.live import Broadcaster
 from services.logs import request_logging
@@ -120,7 +121,8 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
     public = PublicService(redis)
     reports = ReportService(service, redis, build_channels(settings, redis, now))
     fault_reports = FaultReportService(service, redis)
-    replies = ReplyService(service, redis, fault_reports)
+    followups = FollowUpService(settings, redis, now, fault_reports)
+    replies = ReplyService(service, redis, fault_reports, followups)
     ivr = IvrService(settings, redis, now, fault_reports)
     dev = DevService(redis, now)
     operations = OperationsService(settings, redis)

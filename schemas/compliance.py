@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from schemas.followups import SurveyCounts, in_time_share
 from schemas.kinds import EVENT_OF_CHANGE, NoticeEvent, OutageKind
 from schemas.outage import Outage
 from schemas.rules import FAULT_PUBLICATION_WINDOW, LeadTime
@@ -40,6 +41,16 @@ class NoticeRow(msgspec.Struct, kw_only=True):
     # Delivered share of the reachable when receipts came back, else handed-over share.
     delivery_rate: float | None = None
     below_threshold: bool = False
+    # Customers' fault reports the outage explained (outage notices only).
+    reports: int = 0
+    # The follow-up survey (回访) of the outage notice: asked, answered, said they got it in time.
+    surveyed: int = 0
+    survey_answered: int = 0
+    received_in_time: int = 0
+    not_received_in_time: int = 0
+    received_in_time_share: float | None = None
+    survey_below_threshold: bool = False
+    survey_comments: list[str] = []
 
 
 class KindSummary(msgspec.Struct):
@@ -47,6 +58,9 @@ class KindSummary(msgspec.Struct):
     notices: int
     met: int
     met_share: float
+    surveyed: int = 0
+    survey_answered: int = 0
+    received_in_time_share: float | None = None
 
 
 class FaultDelays(msgspec.Struct):
@@ -68,6 +82,8 @@ class ComplianceReport(msgspec.Struct, kw_only=True):
     fault_delays: FaultDelays
     breaches: list[NoticeRow]
     below_threshold: list[NoticeRow]
+    # Outage notices whose surveyed recipients mostly did not get them in time.
+    survey_flagged: list[NoticeRow]
     notices: list[NoticeRow]
 
 
@@ -185,6 +201,22 @@ def with_delivery(row: NoticeRow, counts: Mapping[str, int], threshold: float) -
     )
 
 
+def with_follow_up(row: NoticeRow, reports: int, survey: SurveyCounts, threshold: float) -> NoticeRow:
+    """The outage notice's row with its explained reports and its survey's answers."""
+    share = in_time_share(survey)
+    return msgspec.structs.replace(
+        row,
+        reports=reports,
+        surveyed=survey.sampled,
+        survey_answered=survey.answered,
+        received_in_time=survey.in_time,
+        not_received_in_time=survey.not_in_time,
+        received_in_time_share=share,
+        survey_below_threshold=share is not None and share < threshold,
+        survey_comments=survey.comments,
+    )
+
+
 def compliance_report(
     region: str, period_from: datetime, period_to: datetime, rows: Sequence[NoticeRow], threshold: float
 ) -> ComplianceReport:
@@ -197,7 +229,21 @@ def compliance_report(
         mine = [r for r in originals if r.kind is kind]
         if mine:
             met = sum(r.met for r in mine)
-            by_kind.append(KindSummary(kind, len(mine), met, round(met / len(mine), 4)))
+            in_time = SurveyCounts(
+                in_time=sum(r.received_in_time for r in mine),
+                not_in_time=sum(r.not_received_in_time for r in mine),
+            )
+            by_kind.append(
+                KindSummary(
+                    kind,
+                    len(mine),
+                    met,
+                    round(met / len(mine), 4),
+                    surveyed=sum(r.surveyed for r in mine),
+                    survey_answered=sum(r.survey_answered for r in mine),
+                    received_in_time_share=in_time_share(in_time),
+                )
+            )
     delays = [r.fault_delay_minutes for r in originals if r.fault_delay_minutes is not None]
     window = FAULT_PUBLICATION_WINDOW / timedelta(minutes=1)
     return ComplianceReport(
@@ -216,5 +262,6 @@ def compliance_report(
         ),
         breaches=[r for r in rows if not r.met],
         below_threshold=[r for r in rows if r.below_threshold],
+        survey_flagged=[r for r in rows if r.survey_below_threshold],
         notices=rows,
     )

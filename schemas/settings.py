@@ -98,6 +98,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     report_group_window: timedelta = timedelta(minutes=15)
     report_feeder_areas: int = 3
     repair_merge_window: timedelta = timedelta(hours=2)
+    # After a restoration: "power still out?" to its reporters and this share of its other
+    # recipients (at most restoration_check_max), this long after it.
+    restoration_check_delay: timedelta = timedelta(minutes=10)
+    restoration_check_share: float = 0.02
+    restoration_check_max: int = 200
+    # The follow-up survey (回访) of every published notice: this share of its recipients, at
+    # least survey_min and at most survey_max, this long after the outage began; nobody twice
+    # in 30 days. A notice whose answers say fewer than survey_threshold got it in time is flagged.
+    survey_share: float = 0.01
+    survey_min: int = 5
+    survey_max: int = 200
+    survey_delay: timedelta = timedelta(hours=2)
+    survey_threshold: float = 0.9
 
     @property
     def zone(self) -> ZoneInfo:
@@ -265,6 +278,14 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("REPORT_GROUP_WINDOW", "report_group_window", _positive_duration),
     Variable("REPORT_FEEDER_AREAS", "report_feeder_areas", _number(int, 1)),
     Variable("REPAIR_MERGE_WINDOW", "repair_merge_window", _positive_duration),
+    Variable("RESTORATION_CHECK_DELAY", "restoration_check_delay", parse_duration),
+    Variable("RESTORATION_CHECK_SHARE", "restoration_check_share", _number(float)),
+    Variable("RESTORATION_CHECK_MAX", "restoration_check_max", _number(int)),
+    Variable("SURVEY_SHARE", "survey_share", _number(float)),
+    Variable("SURVEY_MIN", "survey_min", _number(int)),
+    Variable("SURVEY_MAX", "survey_max", _number(int)),
+    Variable("SURVEY_DELAY", "survey_delay", parse_duration),
+    Variable("SURVEY_THRESHOLD", "survey_threshold", _number(float)),
     # public web and reports
     Variable("PUBLIC_RATE_LIMIT", "public_rate_limit", _number(int)),
     Variable("TRUSTED_PROXIES", "trusted_proxies", _networks),

@@ -16,6 +16,12 @@ class Event(StrEnum):
     STARTS = "starts"
     OVERDUE = "overdue"
     FAULT_ALARM = "fault_alarm"
+    # Once each, whatever happens to the record later (not replaced by a change).
+    RESTORATION_CHECK = "restoration_check"
+    SURVEY = "survey"
+
+
+ONE_OFF = frozenset({Event.FAULT_ALARM, Event.RESTORATION_CHECK, Event.SURVEY})
 
 
 # Reminder lead per kind; kinds without an entry get none (faults are already dark).

@@ -131,6 +131,7 @@ class FaultReportService:
         caller_phone: str = "",
         agent: ApiKey | None = None,
         language: str = "zh-CN",
+        after_restoration: bool = False,
     ) -> ReportReceipt:
         """Take a report: explained by a published outage at once, else a repair order (and a
         suspected outage when it tips one).
@@ -167,6 +168,7 @@ class FaultReportService:
             outcome=ReportOutcome.EXPLAINED if told else ReportOutcome.REPAIR,
             feeder=customer.feeder,
             transformer_area=customer.transformer_area,
+            after_restoration=after_restoration,
         )
         window = self.settings.report_group_window
         sentences = [describe(o, now, language, self.settings.zone) for o in told]
@@ -241,6 +243,7 @@ class FaultReportService:
             dispatched_at=now,
             reports=[report.id],
             covered_by=hidden,
+            after_restoration=report.after_restoration,
         )
         created = await self.store.create_repair(order, address, self.settings.repair_merge_window)
         if created != order.id and await self._join(created, report):
@@ -253,7 +256,12 @@ class FaultReportService:
             if order.status is RepairStatus.RESOLVED:
                 return None
             urgent = Urgency.URGENT if report.urgency is Urgency.URGENT else order.urgency
-            return msgspec.structs.replace(order, reports=[*order.reports, report.id], urgency=urgent)
+            return msgspec.structs.replace(
+                order,
+                reports=[*order.reports, report.id],
+                urgency=urgent,
+                after_restoration=order.after_restoration or report.after_restoration,
+            )
 
         return await self.store.update_repair(repair_id, join) is not None
 

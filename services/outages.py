@@ -151,7 +151,7 @@ class OutageService:
         return await self._counted(items), total
 
     async def published_between(self, caller: ApiKey, start: datetime, end: datetime) -> list[Outage]:
-        return await self.store.published_between(caller.region, start, end)
+        return await self._counted(await self.store.published_between(caller.region, start, end))
 
     async def awaiting_review(self, caller: ApiKey) -> list[Outage]:
         return await self.store.awaiting_review(caller.region)

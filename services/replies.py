@@ -12,6 +12,7 @@ from schemas.fault_reports import ReportChannel, ReportSubmission, Symptom
 from schemas.kinds import MARKETING_KINDS, Status
 from schemas.outage import Outage
 from services.fault_reports import FaultReportService, NeedsAccount
+from services.followups import FollowUpService
 from services.outages import OutageService
 from store.affected import AccountOutages
 from store.customers import CustomerStore
@@ -41,9 +42,16 @@ _ACCOUNT = re.compile(r"^[A-Za-z0-9]{6,32}$")
 
 
 class ReplyService:
-    def __init__(self, outages: OutageService, redis: Redis, fault_reports: FaultReportService) -> None:
+    def __init__(
+        self,
+        outages: OutageService,
+        redis: Redis,
+        fault_reports: FaultReportService,
+        followups: FollowUpService,
+    ) -> None:
         self.outages = outages
         self.fault_reports = fault_reports
+        self.followups = followups
         self.settings = outages.settings
         self.redis = redis
         self.customers = CustomerStore(redis)
@@ -87,6 +95,10 @@ class ReplyService:
         report = _report_words(body, accounts)
         if report is not None:
             return await self._report(phone, report, english)
+        # "1", "2" or words answering what this phone was last asked (restoration check, survey).
+        answered = await self.followups.answer(phone, body)
+        if answered is not None:
+            return answered
         # HELP, and anything not understood, gets the help text.
         return (
             f"State Grid outage notices. Reply STATUS for outages at your address, STOP to unsubscribe. Call {hotline}."

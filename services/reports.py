@@ -7,7 +7,14 @@ import msgspec
 from arq.connections import ArqRedis
 
 from publishers.channel import Channel
-from schemas.compliance import ComplianceReport, NoticeRow, compliance_report, notice_rows, with_delivery
+from schemas.compliance import (
+    ComplianceReport,
+    NoticeRow,
+    compliance_report,
+    notice_rows,
+    with_delivery,
+    with_follow_up,
+)
 from schemas.deliveries import DeliveryReport, NoticeDelivery, NoticePreview, SmsPreview, delivery_counts
 from schemas.keys import ApiKey
 from schemas.notices import ORIGINAL_NOTICE, notice_of
@@ -18,6 +25,7 @@ from schemas.workflow import preview_notice, review_version
 from services.delivery import Fanout
 from services.outages import OutageService
 from store.dispatch import DispatchLedger
+from store.followups import FollowUpStore
 from store.ledger import DeliveryLedger
 
 
@@ -46,6 +54,7 @@ class ReportService:
         self.ledger = DeliveryLedger(redis, "sms")
         self.ledgers = {c.name: DeliveryLedger(redis, c.name) for c in channels}
         self.dispatch = DispatchLedger(redis)
+        self.follow_ups = FollowUpStore(redis)
 
     async def _published_in(
         self, caller: ApiKey, period_from: datetime, period_to: datetime
@@ -64,7 +73,11 @@ class ReportService:
         rows = []
         for outage, row in await self._published_in(caller, period_from, period_to):
             counts = await self.ledger.counts(outage.id, row.notice)
-            rows.append(with_delivery(row, counts, self.settings.delivery_threshold))
+            row = with_delivery(row, counts, self.settings.delivery_threshold)
+            if row.notice == ORIGINAL_NOTICE:
+                survey = await self.follow_ups.counts(outage.id, row.notice)
+                row = with_follow_up(row, outage.reports, survey, self.settings.survey_threshold)
+            rows.append(row)
         return compliance_report(
             caller.region, period_from, period_to, rows, self.settings.delivery_threshold
         )

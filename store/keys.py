@@ -313,3 +313,26 @@ def outage_reporters_told(outage_id: str) -> str:
     """Reporters added after the outage notice went out: told of it by the answer to their report,
     so its changes need not wait for that notice to reach them."""
     return f"{PREFIX}:outage-reporters-told:{outage_id}"
+
+
+def pending_question(phone: str) -> str:
+    """What a phone was last asked (a restoration check, a survey): its reply's meaning."""
+    return f"{PREFIX}:question:{phone}"
+
+
+def surveyed(account: str) -> str:
+    """Set while an account may not be surveyed again (30 days)."""
+    return f"{PREFIX}:surveyed:{account}"
+
+
+def survey_counts(outage_id: str, notice_id: str) -> str:
+    return f"{PREFIX}:survey:{outage_id}:{notice_id}"
+
+
+def survey_comments(outage_id: str, notice_id: str) -> str:
+    return f"{PREFIX}:survey-comments:{outage_id}:{notice_id}"
+
+
+def follow_up_done(kind: str, outage_id: str) -> str:
+    """Set once an outage's restoration check or survey went out: each goes once."""
+    return f"{PREFIX}:follow-up-done:{kind}:{outage_id}"

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
-from schemas.timeline import Event, Timed
+from schemas.timeline import ONE_OFF, Event, Timed
 from store import keys
 
 # Take one due event: only the worker whose ZREM removed it acts on it.
@@ -27,9 +27,7 @@ class Timeline:
     async def replace(self, outage_id: str, events: Sequence[Timed]) -> None:
         """The outage's events are now exactly these (a change moves or drops them)."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zrem(
-                keys.timeline(), *[f"{e.value}|{outage_id}" for e in Event if e is not Event.FAULT_ALARM]
-            )
+            pipe.zrem(keys.timeline(), *[f"{e.value}|{outage_id}" for e in Event if e not in ONE_OFF])
             if events:
                 pipe.zadd(keys.timeline(), {f"{t.event.value}|{outage_id}": t.at.timestamp() for t in events})
             await pipe.execute()

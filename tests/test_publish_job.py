@@ -142,4 +142,5 @@ def _ctx(redis: ArqRedis, recorder: RecordingPublisher, clock: FakeClock) -> dic
         "dispatch": DispatchLedger(redis),
         "publishers": PublisherRegistry([recorder]),
         "clock": clock,
+        "settings": Settings(),
     }

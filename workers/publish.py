@@ -9,10 +9,12 @@ from arq import Retry
 from publishers.registry import PublisherRegistry
 from schemas.clock import Clock
 from schemas.compliance import FAULT_DELAY_BUCKETS
+from schemas.followups import check_at, survey_at
 from schemas.kinds import Status
 from schemas.notices import Notice, notice_of
 from schemas.outage import HistoryEntry, Outage
-from schemas.timeline import DEFAULT_REMINDERS, follow_ups
+from schemas.settings import Settings
+from schemas.timeline import DEFAULT_REMINDERS, Event, Timed, follow_ups
 from services.jobs import enqueue_publish
 from store.dispatch import DispatchLedger
 from store.outages import OutageStore
@@ -74,11 +76,20 @@ async def redispatch_lost(ctx: dict[str, Any]) -> int:
 
 
 async def schedule_follow_ups(ctx: dict[str, Any], outage: Outage) -> None:
-    """Reminders, the start and the overdue check, as the record now stands."""
+    """Reminders, the start and the overdue check, as the record now stands; the survey of its
+    notice once it has begun, the restoration check once it is restored."""
     timeline = Timeline(ctx["redis"])
+    settings: Settings = ctx["settings"]
     await timeline.replace(outage.id, follow_ups(outage, DEFAULT_REMINDERS))
     if outage.restored_at is not None or outage.status is not Status.PUBLISHED:
         await timeline.clear_overdue(outage.region, outage.id)
+    if outage.status is not Status.CANCELLED:
+        survey = survey_at(outage.published_at, outage.starts_at, settings.survey_delay)
+        if survey is not None:
+            await timeline.schedule(outage.id, Timed(Event.SURVEY, survey))
+    check = check_at(outage.restored_at, settings.restoration_check_delay)
+    if check is not None:
+        await timeline.schedule(outage.id, Timed(Event.RESTORATION_CHECK, check))
 
 
 async def record_publication(ctx: dict[str, Any], notice: Notice) -> None:

@@ -33,6 +33,13 @@ async def fire_due(ctx: dict[str, Any]) -> int:
     due = await timeline.take_due(now)
     for event, outage_id in due:
         outage = await outages.get(outage_id)
+        if event is Event.RESTORATION_CHECK:
+            await ctx["followups"].restoration_check(outage)
+            continue
+        if event is Event.SURVEY:
+            if outage.status is not Status.CANCELLED:
+                await ctx["followups"].survey(outage)
+            continue
         if event is Event.FAULT_ALARM:
             if outage.status is Status.PENDING_REVIEW:
                 log.error("fault %s still awaits review with 5 minutes or less of its 20 left", outage_id)

@@ -19,6 +19,7 @@ from schemas.clock import Clock
 from schemas.settings import Settings
 from services.delivery import Fanout, Sender
 from services.fault_reports import FaultReportService
+from services.followups import FollowUpService
 from services.jobs import PUBLISH_JOB, SEND_BATCH_JOB, SEND_MESSAGE_JOB
 from services.outages import OutageService
 from store.connection import connect
@@ -66,7 +67,9 @@ def build_worker(
         pool = ctx["redis"]
         ctx["outages"] = OutageStore(pool)
         ctx["dispatch"] = DispatchLedger(pool)
-        ctx["fault_reports"] = FaultReportService(OutageService(settings, pool, clock), pool)
+        fault_reports = FaultReportService(OutageService(settings, pool, clock), pool)
+        ctx["fault_reports"] = fault_reports
+        ctx["followups"] = FollowUpService(settings, pool, clock, fault_reports)
         built = channels(settings, pool, clock)
         fanouts = {c.name: Fanout(pool, settings, clock, c) for c in built}
         ctx["fanouts"] = fanouts

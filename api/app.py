@@ -22,6 +22,7 @@ from api.cache import RenderedCache
 from api.compliance import archive, compliance, compliance_page
 from api.customers import CustomerController
 from api.dev import ivr_page, ivr_step, outbox_page
+from api.dispatch_page import dispatch_events, dispatch_reports_page
 from api.errors import EXCEPTION_HANDLERS
 from api.fault_reports import FaultReportController, RepairController, SuspectedOutageController
 from api.feeds import atom_feed, calendar_feed, cap_document, cap_index
@@ -156,6 +157,8 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             compliance,
             archive,
             compliance_page,
+            dispatch_reports_page,
+            dispatch_events,
             incoming_call,
             menu_step,
             public_outages,

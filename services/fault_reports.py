@@ -183,6 +183,7 @@ class FaultReportService:
         hidden = None if told else next((o.id for o in covering), None)
         report.repair_id = await self._repair_for(customer, phone, report, hidden)
         await self.store.save_report(report, window=window)
+        await self.store.announce(report.region, "repair", report.repair_id, now)
         await self.stats.add("reports", f"{channel.value}|{'explained' if told else 'repair'}")
         if not told:
             await self._group(report, now)
@@ -301,6 +302,7 @@ class FaultReportService:
         existing = await self.store.open_suspect_id(region, level, scope)
         if existing is not None:
             await self.store.update_suspect(existing, lambda s: msgspec.structs.replace(s, **figures))
+            await self.store.announce(region, "suspect", existing, report.at)
             return
         where = f"台区{scope}" if level == AREA else f"线路{scope}"
         suspect = SuspectedOutage(
@@ -322,6 +324,7 @@ class FaultReportService:
             **figures,
         )
         if await self.store.create_suspect(suspect, scope):
+            await self.store.announce(region, "suspect", suspect.id, report.at)
             await self.stats.add("suspected", level)
             log.warning("suspected outage", suspect_id=suspect.id, region=region, level=level, scope=scope,
                         accounts=len(accounts), share=suspect.share)  # fmt: skip
@@ -371,6 +374,7 @@ class FaultReportService:
         assert accepted is not None
         await self.store.accepted(repair_id)
         await self.stats.add("repairs", "accepted_late" if accepted.accept_overdue else "accepted_in_time")
+        await self.store.announce(accepted.region, "repair", repair_id, now)
         return accepted
 
     async def resolve(self, repair_id: str, resolution: str, caller: ApiKey) -> RepairOrder:
@@ -395,6 +399,7 @@ class FaultReportService:
         assert resolved is not None
         await self.store.accepted(repair_id)
         await self.store.close_repair_links(resolved, address_key(resolved.address))
+        await self.store.announce(resolved.region, "repair", repair_id, now)
         return resolved
 
     async def flag_overdue_acceptances(self) -> list[str]:
@@ -411,6 +416,7 @@ class FaultReportService:
             if order is not None:
                 flagged.append(repair_id)
                 await self.stats.add("alarms", "repair_acceptance")
+                await self.store.announce(order.region, "repair", repair_id, self.clock())
                 log.error("repair order not accepted within 3 minutes", repair_id=repair_id,
                           region=order.region, urgency=order.urgency.value)  # fmt: skip
         return flagged
@@ -464,6 +470,7 @@ class FaultReportService:
         assert confirmed is not None
         await self.store.close_suspect(confirmed, _scope(confirmed))
         await self.store.add_reporters(outage.id, confirmed.report_accounts, published=False)
+        await self.store.announce(confirmed.region, "suspect", suspect_id, now)
         await self._tell_reporters(confirmed)
         return confirmed, outage
 
@@ -499,6 +506,7 @@ class FaultReportService:
         dismissed = await self.store.update_suspect(suspect_id, dismiss)
         assert dismissed is not None
         await self.store.close_suspect(dismissed, _scope(dismissed))
+        await self.store.announce(dismissed.region, "suspect", suspect_id, now)
         return dismissed
 
     async def explained_counts(self, outage_ids: list[str]) -> dict[str, int]:

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from store.fault_reports import FaultReportStore
 from store.web import WebEvent, WebStore
 
 _decoder = msgspec.json.Decoder(WebEvent)
@@ -26,16 +27,23 @@ START_TIMEOUT = 1.5
 
 
 class Broadcaster:
+    """Public pages' events and, on a channel of its own, dispatch's (repair orders, suspected
+    outages): one subscription for both, each stream given only its own channel's events."""
+
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self.channel = WebStore(redis).events_channel()
-        self._queues: set[asyncio.Queue[WebEvent | None]] = set()
+        self.dispatch_channel = FaultReportStore(redis).events_channel()
+        self._queues: dict[asyncio.Queue[WebEvent | None], str] = {}
         self._ending = False
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
-    def _fan_out(self, event: WebEvent) -> None:
-        for queue in list(self._queues):
+    def _fan_out(self, event: WebEvent, channel: str | None = None) -> None:
+        """To the streams of `channel`; None: to every stream."""
+        for queue, wanted in list(self._queues.items()):
+            if channel is not None and wanted != channel:
+                continue
             # A page that stopped reading misses events, never blocks the others.
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(event)
@@ -46,7 +54,7 @@ class Broadcaster:
         while True:
             pubsub = self.redis.pubsub()
             try:
-                await pubsub.subscribe(self.channel)
+                await pubsub.subscribe(self.channel, self.dispatch_channel)
                 self._ready.set()
                 if lost:
                     log.info("live subscription restored")
@@ -57,7 +65,9 @@ class Broadcaster:
                     # subscription; this returns None instead.
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                     if message is not None and message.get("type") == "message":
-                        self._fan_out(_decoder.decode(message["data"]))
+                        channel = message["channel"]
+                        channel = channel.decode() if isinstance(channel, bytes) else str(channel)
+                        self._fan_out(_decoder.decode(message["data"]), channel)
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 self._ready.clear()
                 if not lost:
@@ -87,16 +97,19 @@ class Broadcaster:
                 queue.put_nowait(None)
 
     @contextlib.asynccontextmanager
-    async def subscription(self) -> AsyncIterator["asyncio.Queue[WebEvent | None]"]:
+    async def subscription(
+        self, *, dispatch: bool = False
+    ) -> AsyncIterator["asyncio.Queue[WebEvent | None]"]:
+        """The public events, or with `dispatch` the dispatch centre's."""
         await self.start()
         queue: asyncio.Queue[WebEvent | None] = asyncio.Queue(maxsize=100)
         if self._ending:
             queue.put_nowait(None)
-        self._queues.add(queue)
+        self._queues[queue] = self.dispatch_channel if dispatch else self.channel
         try:
             yield queue
         finally:
-            self._queues.discard(queue)
+            self._queues.pop(queue, None)
 
     async def close(self) -> None:
         if self._task is not None:

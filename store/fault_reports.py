@@ -10,6 +10,7 @@ from redis.exceptions import WatchError
 
 from schemas.fault_reports import FaultReport, RepairOrder, SuspectedOutage, accept_due
 from store import keys
+from store.web import WebEvent
 
 T = TypeVar("T", RepairOrder, SuspectedOutage)
 
@@ -25,6 +26,14 @@ LIST_LIMIT = 500
 class FaultReportStore:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+
+    def events_channel(self) -> str:
+        return keys.dispatch_events()
+
+    async def announce(self, region: str, what: str, item_id: str, at: datetime) -> None:
+        """Tell dispatch pages of `region` that repair order or suspected outage `item_id` changed."""
+        event = WebEvent(region=region, outage_id=item_id, notice=what, version=int(at.timestamp() * 1000))
+        await self.redis.publish(keys.dispatch_events(), msgspec.json.encode(event))
 
     # Reports
 

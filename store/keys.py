@@ -336,3 +336,8 @@ def survey_comments(outage_id: str, notice_id: str) -> str:
 def follow_up_done(kind: str, outage_id: str) -> str:
     """Set once an outage's restoration check or survey went out: each goes once."""
     return f"{PREFIX}:follow-up-done:{kind}:{outage_id}"
+
+
+def dispatch_events() -> str:
+    """Pub/sub channel: a repair order or suspected outage of a region changed (dispatch pages)."""
+    return f"{PREFIX}:dispatch-events"

@@ -189,3 +189,34 @@ async def test_cards_read_well_headings_nest_and_the_live_region_stays(
     await page.locator(f"#outage-{fresh['id']}").wait_for(timeout=TIMEOUT_MS)
     assert await page.evaluate("document.getElementById('outages').dataset.marker") == "same"
     assert await page.get_attribute("#outages", "aria-live") == "polite"
+
+
+async def test_dispatcher_works_reports_live_confirms_a_suspect_and_accepts_an_order(
+    server: str, browser: Browser, keys: Keys, clock: FakeClock, redis: ArqRedis
+) -> None:
+    await load(redis, *(row(f"A{n}", phone(n), feeder="F1", area="TA-1") for n in range(1, 4)))
+    context = await browser.new_context(
+        http_credentials={"username": "dispatch", "password": keys.secrets["allroles"]},
+        viewport={"width": 1280, "height": 900},
+    )
+    page = await context.new_page()
+    await page.goto(server + "/dispatch/reports")
+    assert "无 None" in await page.inner_text("#suspects")
+    await page.wait_for_selector("body[data-live='1']", timeout=TIMEOUT_MS)
+    async with httpx.AsyncClient(base_url=server, headers=keys.headers("agent")) as agent:
+        for account in ("A1", "A2", "A3"):
+            assert (await agent.post("/api/v1/reports", json={"account": account})).status_code == 201
+    # The third report tips the area into a suspected outage: it appears without a reload.
+    suspect = page.locator("article.suspect")
+    await suspect.wait_for(timeout=TIMEOUT_MS)
+    assert "3 户报修" in await suspect.inner_text()
+    assert await page.locator("#repairs tbody tr").count() == 3
+    first = page.locator("#repairs tbody tr").first
+    await first.locator("button.accept").click()
+    await page.wait_for_selector("#repairs tbody tr >> text=accepted", timeout=TIMEOUT_MS)
+    await suspect.locator("form.confirm button").click()
+    await page.wait_for_selector("article.suspect", state="detached", timeout=TIMEOUT_MS)
+    async with httpx.AsyncClient(base_url=server, headers=keys.headers("reviewer")) as reviewer:
+        pending = (await reviewer.get("/api/v1/outages", params={"status": "pending_review"})).json()["items"]
+    assert [o["kind"] for o in pending] == ["fault"] and pending[0]["scope"]["transformer_areas"] == ["TA-1"]
+    await context.close()

@@ -378,7 +378,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--centre", required=True, help="dispatch centre id, e.g. pudong-dispatch")
     create.add_argument("--region", required=True, help="region code the key may act on, e.g. 310115")
     create.add_argument(
-        "--roles", required=True, type=_roles, help="comma-separated: submitter,reviewer,emergency"
+        "--roles", required=True, type=_roles, help="comma-separated: submitter,reviewer,emergency,agent"
     )
     keys.add_parser("list", help="list keys (never their secrets)")
     customers = commands.add_parser("customers", help="the customer registry").add_subparsers(

@@ -44,7 +44,7 @@ from schemas.settings import Settings
 from services.jobs import enqueue_message
 from services.outages import OutageService
 from store.customers import CustomerStore
-from store.fault_reports import FaultReportStore
+from store.fault_reports import FaultReportStore, Grouping, OpenItems
 from store.ivr import IvrIndex
 from store.stats import Stats
 
@@ -177,16 +177,19 @@ class FaultReportService:
             await self.store.add_reporters(report.outage_id, [customer.account], published=True)
             # Wires down or fire during a known outage still needs a crew, at once.
             if report.symptom is not Symptom.HAZARD:
-                await self.store.save_report(report, window=window)
-                await self.stats.add("reports", f"{channel.value}|explained")
+                await self.store.save_report(report, window=window, counted_as=f"{channel.value}|explained")
                 return ReportReceipt(report=report, explanation=sentences, repair_id=None, urgent=False)
         hidden = None if told else next((o.id for o in covering), None)
-        report.repair_id = await self._repair_for(customer, phone, report, hidden)
-        await self.store.save_report(report, window=window)
-        await self.store.announce(report.region, "repair", report.repair_id, now)
-        await self.stats.add("reports", f"{channel.value}|{'explained' if told else 'repair'}")
+        report.repair_id, open_items = await self._repair_for(customer, phone, report, hidden)
+        grouping = await self.store.save_report(
+            report,
+            window=window,
+            counted_as=f"{channel.value}|{'explained' if told else 'repair'}",
+            announce="repair",
+            open_items=open_items,
+        )
         if not told:
-            await self._group(report, now)
+            await self._group(report, grouping)
         log.info("fault report opened a repair order", report_id=report.id, repair_id=report.repair_id,
                  region=report.region, urgency=report.urgency.value, channel=channel.value)  # fmt: skip
         return ReportReceipt(
@@ -222,12 +225,10 @@ class FaultReportService:
 
     async def _repair_for(
         self, customer: Customer, phone: str, report: FaultReport, hidden: str | None
-    ) -> str:
-        """The open order of this account or address the report joins, else a new one."""
+    ) -> tuple[str, OpenItems]:
+        """The open order of this account or address the report joins, else a new one; and the
+        open suspected outages of its area and feeder."""
         address = address_key(customer.address)
-        existing = await self.store.open_repair_of(customer.account, address)
-        if existing is not None and await self._join(existing, report):
-            return existing
         now = report.at
         order = RepairOrder(
             id=_new_id("RO", now),
@@ -246,11 +247,12 @@ class FaultReportService:
             covered_by=hidden,
             after_restoration=report.after_restoration,
         )
-        created = await self.store.create_repair(order, address, self.settings.repair_merge_window)
-        if created != order.id and await self._join(created, report):
-            return created
-        await self.stats.add("repairs", "created")
-        return order.id
+        for _ in range(3):
+            placed = await self.store.create_repair(order, address, self.settings.repair_merge_window)
+            # The open order it joins may be resolved this very moment: then a new one is made.
+            if placed.created or await self._join(placed.repair_id, report):
+                return placed.repair_id, placed.open_items
+        raise Conflict("the repair order of this account keeps changing: try again", rule="repair_order")
 
     async def _join(self, repair_id: str, report: FaultReport) -> bool:
         def join(order: RepairOrder) -> RepairOrder | None:
@@ -266,19 +268,21 @@ class FaultReportService:
 
         return await self.store.update_repair(repair_id, join) is not None
 
-    async def _group(self, report: FaultReport, now: datetime) -> None:
-        """Does this report tip its area (or feeder) into a suspected outage? Decided now, with it."""
-        since = now - self.settings.report_group_window
-        if report.transformer_area:
-            reports = await self.store.in_window(report.region, AREA, report.transformer_area, since)
-            accounts = {r.account for r in reports}
-            if suspected_area(len(accounts), self.settings.report_group_accounts):
-                await self._suspect(report, AREA, report.transformer_area, reports)
-        if report.feeder:
-            reports = await self.store.in_window(report.region, FEEDER, report.feeder, since)
-            areas = {r.transformer_area for r in reports if r.transformer_area}
-            if suspected_feeder(len(areas), self.settings.report_feeder_areas):
-                await self._suspect(report, FEEDER, report.feeder, reports)
+    async def _group(self, report: FaultReport, grouping: Grouping) -> None:
+        """Does this report tip its area (or feeder) into a suspected outage, or join an open one?
+        Decided now, with it."""
+        for level, scope, open_id, tipped in (
+            (AREA, report.transformer_area, grouping.area_suspect,
+             suspected_area(grouping.area_accounts, self.settings.report_group_accounts)),
+            (FEEDER, report.feeder, grouping.feeder_suspect,
+             suspected_feeder(grouping.feeder_areas, self.settings.report_feeder_areas)),
+        ):  # fmt: skip
+            # A report of an open suspected outage was counted on it as it was saved.
+            if open_id is None and tipped:
+                since = report.at - self.settings.report_group_window
+                await self._suspect(
+                    report, level, scope, await self.store.in_window(report.region, level, scope, since)
+                )
 
     async def _suspect(self, report: FaultReport, level: str, scope: str, reports: list[FaultReport]) -> None:
         region = report.region
@@ -299,11 +303,6 @@ class FaultReportService:
             "share": share_of(len(accounts), customers),
             "report_accounts": sorted(accounts),
         }
-        existing = await self.store.open_suspect_id(region, level, scope)
-        if existing is not None:
-            await self.store.update_suspect(existing, lambda s: msgspec.structs.replace(s, **figures))
-            await self.store.announce(region, "suspect", existing, report.at)
-            return
         where = f"台区{scope}" if level == AREA else f"线路{scope}"
         suspect = SuspectedOutage(
             id=_new_id("SUS", report.at),
@@ -329,7 +328,10 @@ class FaultReportService:
             log.warning("suspected outage", suspect_id=suspect.id, region=region, level=level, scope=scope,
                         accounts=len(accounts), share=suspect.share)  # fmt: skip
         else:
-            await self._suspect(report, level, scope, reports)
+            # Another report tipped it at the same moment: this one joins that suspected outage.
+            existing = await self.store.open_suspect_id(region, level, scope)
+            if existing is not None:
+                await self.store.note_suspect_report(existing, report, report.urgency is Urgency.URGENT)
 
     # Dispatch: the repair queue
 

@@ -1,18 +1,29 @@
 """Fault reports, repair orders and suspected outages in Redis."""
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from schemas.fault_reports import FaultReport, RepairOrder, SuspectedOutage, accept_due
+from schemas.fault_reports import FaultReport, RepairOrder, SuspectedOutage, accept_due, share_of
 from store import keys
 from store.web import WebEvent
 
 T = TypeVar("T", RepairOrder, SuspectedOutage)
+
+
+class Grouping(msgspec.Struct, kw_only=True):
+    """A report's grouping windows after it: distinct accounts of its area and distinct areas of
+    its feeder reporting, and their open suspected outages."""
+
+    area_accounts: int = 0
+    area_suspect: str | None = None
+    feeder_areas: int = 0
+    feeder_suspect: str | None = None
+
 
 _encode = msgspec.msgpack.Encoder().encode
 _report = msgspec.msgpack.Decoder(FaultReport)
@@ -23,9 +34,83 @@ _suspect = msgspec.msgpack.Decoder(SuspectedOutage)
 LIST_LIMIT = 500
 
 
+class OpenItems(msgspec.Struct, kw_only=True):
+    repair: str | None = None
+    area_suspect: str | None = None
+    feeder_suspect: str | None = None
+
+
+# Create a repair order unless the account (or the address) has an open one; either way answer
+# {the order's id, 1 if created, the open suspected outages of the area and the feeder}.
+_CREATE_REPAIR = """
+local suspects = {redis.call('GET', KEYS[6]), redis.call('GET', KEYS[7])}
+local current = redis.call('GET', KEYS[1])
+if not current and ARGV[5] == '1' then current = redis.call('GET', KEYS[4]) end
+if current then return {current, 0, suspects[1], suspects[2]} end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[4])
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+if ARGV[5] == '1' then redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[4]) end
+redis.call('ZADD', KEYS[5], ARGV[6], ARGV[1])
+redis.call('HINCRBYFLOAT', KEYS[8], 'created', 1)
+return {ARGV[1], 1, suspects[1], suspects[2]}
+"""
+
+
+class RepairPlaced(msgspec.Struct, kw_only=True):
+    """Where a report's repair went: the order (new, or the open one it joins) and what is open."""
+
+    repair_id: str
+    created: bool
+    open_items: "OpenItems"
+
+
+# Save a report, count it, announce it, and group it (save_report's arguments say which keys).
+_SAVE = """
+local at = tonumber(ARGV[3])
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], at, ARGV[1])
+redis.call('HINCRBYFLOAT', KEYS[3], ARGV[6], 1)
+if ARGV[7] ~= '' then redis.call('HINCRBY', KEYS[4], ARGV[7], 1) end
+if ARGV[8] ~= '' then redis.call('PUBLISH', KEYS[5], ARGV[8]) end
+local answer = {0, false, 0, false}
+if ARGV[9] ~= '1' then return answer end
+local function window(ids, distinct, member)
+  for _, pair in ipairs({{ids, ARGV[1]}, {distinct, member}}) do
+    redis.call('ZADD', pair[1], at, pair[2])
+    -- A report exactly the window old still counts ("within 15 minutes").
+    redis.call('ZREMRANGEBYSCORE', pair[1], '-inf', ARGV[4])
+    redis.call('EXPIRE', pair[1], ARGV[5])
+  end
+  return redis.call('ZCARD', distinct)
+end
+local function note(counts, accounts, announce)
+  if announce == '' then return end
+  redis.call('HINCRBY', counts, 'reports', 1)
+  redis.call('HINCRBY', counts, 'urgent', tonumber(ARGV[16]))
+  redis.call('HSET', counts, 'last', ARGV[3])
+  redis.call('SADD', accounts, ARGV[10])
+  redis.call('PUBLISH', KEYS[5], announce)
+end
+if ARGV[12] == '1' then
+  note(KEYS[12], KEYS[13], ARGV[14])
+  answer[1] = window(KEYS[6], KEYS[7], ARGV[10])
+  answer[2] = redis.call('GET', KEYS[10])
+end
+if ARGV[13] == '1' then
+  note(KEYS[14], KEYS[15], ARGV[15])
+  answer[3] = window(KEYS[8], KEYS[9], ARGV[11])
+  answer[4] = redis.call('GET', KEYS[11])
+end
+return answer
+"""
+
+
 class FaultReportStore:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._create_repair = redis.register_script(_CREATE_REPAIR)
+        self._save = redis.register_script(_SAVE)
 
     def events_channel(self) -> str:
         return keys.dispatch_events()
@@ -37,25 +122,74 @@ class FaultReportStore:
 
     # Reports
 
-    async def save_report(self, report: FaultReport, *, window: timedelta) -> None:
-        """Keep a report; an unexplained one also joins its area's and feeder's grouping windows."""
+    async def save_report(
+        self,
+        report: FaultReport,
+        *,
+        window: timedelta,
+        counted_as: str,
+        announce: str | None = None,
+        open_items: OpenItems | None = None,
+    ) -> Grouping:
+        """Keep a report (counted in the stats as `counted_as`, announced to dispatch pages as
+        `announce`) in one script call; an unexplained one joins its area's and feeder's grouping
+        windows and is counted on their open suspected outages (`open_items`), and the answer says
+        how many distinct accounts and areas the windows now hold and their open suspected outages."""
         at = report.at.timestamp()
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(keys.fault_report(report.id), _encode(report))
-            pipe.zadd(keys.region_reports(report.region), {report.id: at})
-            if report.outage_id is not None:
-                pipe.hincrby(keys.outage_reports(), report.outage_id, 1)
-            if report.repair_id is not None:
-                for key, scope in (
-                    (keys.area_reports(report.region, report.transformer_area), report.transformer_area),
-                    (keys.feeder_reports(report.region, report.feeder), report.feeder),
-                ):
-                    if scope:
-                        pipe.zadd(key, {report.id: at})
-                        # A report exactly the window old still counts ("within 15 minutes").
-                        pipe.zremrangebyscore(key, "-inf", f"({at - window.total_seconds()}")
-                        pipe.expire(key, int(window.total_seconds()) + 60)
-            await pipe.execute()
+        grouped = report.repair_id is not None and report.outage_id is None
+        opened = open_items or OpenItems()
+
+        def event(item: str | None, what: str) -> bytes:
+            if item is None:
+                return b""
+            return msgspec.json.encode(WebEvent(report.region, item, what, int(at * 1000)))
+
+        area, feeder = report.transformer_area or "-", report.feeder or "-"
+        area_suspect, feeder_suspect = opened.area_suspect or "-", opened.feeder_suspect or "-"
+        result = await self._save(
+            keys=[
+                keys.fault_report(report.id),
+                keys.region_reports(report.region),
+                keys.stats("reports"),
+                keys.outage_reports(),
+                keys.dispatch_events(),
+                keys.area_reports(report.region, area),
+                keys.area_accounts(report.region, area),
+                keys.feeder_reports(report.region, feeder),
+                keys.feeder_areas(report.region, feeder),
+                keys.open_suspect(report.region, "transformer_area", area),
+                keys.open_suspect(report.region, "feeder", feeder),
+                keys.suspect_counts(area_suspect),
+                keys.suspect_accounts(area_suspect),
+                keys.suspect_counts(feeder_suspect),
+                keys.suspect_accounts(feeder_suspect),
+            ],
+            args=[
+                report.id,
+                _encode(report),
+                at,
+                f"({at - window.total_seconds()}",
+                int(window.total_seconds()) + 60,
+                counted_as,
+                report.outage_id or "",
+                event(report.repair_id, announce) if announce else b"",
+                "1" if grouped else "",
+                report.account,
+                report.transformer_area,
+                "1" if report.transformer_area else "",
+                "1" if report.feeder and report.transformer_area else "",
+                event(opened.area_suspect, "suspect") if grouped else b"",
+                event(opened.feeder_suspect, "suspect") if grouped else b"",
+                "1" if report.urgency.value == "urgent" else "0",
+            ],
+        )
+        area_count, area_open, feeder_count, feeder_open = result
+        return Grouping(
+            area_accounts=int(area_count),
+            area_suspect=area_open.decode() if area_open else None,
+            feeder_areas=int(feeder_count),
+            feeder_suspect=feeder_open.decode() if feeder_open else None,
+        )
 
     async def reports(self, ids: list[str]) -> list[FaultReport]:
         if not ids:
@@ -104,22 +238,39 @@ class FaultReportStore:
                 return str(raw.decode())
         return None
 
-    async def create_repair(self, order: RepairOrder, address: str, merge_window: timedelta) -> str:
-        """Create `order` unless the account (or address) got an open order meanwhile; the id kept."""
-        account_key = keys.open_repair_of("account", order.account)
-        claimed = await self.redis.set(account_key, order.id, nx=True, ex=merge_window)
-        if not claimed:
-            current = await self.redis.get(account_key)
-            if current is not None:
-                return str(current.decode())
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(keys.repair_order(order.id), _encode(order))
-            pipe.zadd(keys.region_repairs(order.region), {order.id: order.created_at.timestamp()})
-            if address:
-                pipe.set(keys.open_repair_of("address", address), order.id, ex=merge_window)
-            pipe.zadd(keys.repairs_awaiting_acceptance(), {order.id: accept_due(order).timestamp()})
-            await pipe.execute()
-        return order.id
+    async def create_repair(self, order: RepairOrder, address: str, merge_window: timedelta) -> RepairPlaced:
+        """Create `order` unless the account (or address) has an open order (then that one is
+        answered, for the report to join), in one script call; with the open suspected outages
+        of the order's area and feeder."""
+        placed = await self._create_repair(
+            keys=[
+                keys.open_repair_of("account", order.account),
+                keys.repair_order(order.id),
+                keys.region_repairs(order.region),
+                keys.open_repair_of("address", address or "-"),
+                keys.repairs_awaiting_acceptance(),
+                keys.open_suspect(order.region, "transformer_area", order.transformer_area or "-"),
+                keys.open_suspect(order.region, "feeder", order.feeder or "-"),
+                keys.stats("repairs"),
+            ],
+            args=[
+                order.id,
+                _encode(order),
+                order.created_at.timestamp(),
+                int(merge_window.total_seconds()),
+                "1" if address else "",
+                accept_due(order).timestamp(),
+            ],
+        )
+        repair_id, created, area_suspect, feeder_suspect = placed
+        return RepairPlaced(
+            repair_id=repair_id.decode(),
+            created=bool(created),
+            open_items=OpenItems(
+                area_suspect=area_suspect.decode() if area_suspect and order.transformer_area else None,
+                feeder_suspect=feeder_suspect.decode() if feeder_suspect and order.feeder else None,
+            ),
+        )
 
     async def accepted(self, repair_id: str) -> None:
         await self.redis.zrem(keys.repairs_awaiting_acceptance(), repair_id)
@@ -164,26 +315,71 @@ class FaultReportStore:
 
     async def create_suspect(self, suspect: SuspectedOutage, scope: str) -> bool:
         """False if the scope got an open suspected outage meanwhile (two reports tipping at once)."""
-        if not await self.redis.set(
-            keys.open_suspect(suspect.region, suspect.level, scope), suspect.id, nx=True
-        ):
+        open_key = keys.open_suspect(suspect.region, suspect.level, scope)
+        if not await self.redis.set(open_key, suspect.id, nx=True):
             return False
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(keys.suspected_outage(suspect.id), _encode(suspect))
             pipe.zadd(keys.region_suspects(suspect.region), {suspect.id: suspect.first_report_at.timestamp()})
+            figures = {
+                "reports": suspect.reports,
+                "urgent": suspect.urgent,
+                "last": suspect.last_report_at.timestamp(),
+            }
+            pipe.hset(keys.suspect_counts(suspect.id), mapping=figures)
+            if suspect.report_accounts:
+                pipe.sadd(keys.suspect_accounts(suspect.id), *suspect.report_accounts)
             await pipe.execute()
         return True
 
+    async def note_suspect_report(self, suspect_id: str, report: FaultReport, urgent: bool) -> None:
+        """One more report of an open suspected outage: its running figures, in one round trip."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(keys.suspect_counts(suspect_id), "reports", 1)
+            pipe.hincrby(keys.suspect_counts(suspect_id), "urgent", int(urgent))
+            pipe.hset(keys.suspect_counts(suspect_id), "last", str(report.at.timestamp()))
+            pipe.sadd(keys.suspect_accounts(suspect_id), report.account)
+            await pipe.execute()
+
     async def suspect(self, suspect_id: str) -> SuspectedOutage | None:
-        raw = await self.redis.get(keys.suspected_outage(suspect_id))
-        return None if raw is None else _suspect.decode(raw)
+        found = await self._suspects([suspect_id])
+        return found[0] if found else None
 
     async def suspects(self, region: str) -> list[SuspectedOutage]:
         ids = await self.redis.zrevrange(keys.region_suspects(region), 0, LIST_LIMIT - 1)
+        return await self._suspects([i.decode() for i in ids])
+
+    async def _suspects(self, ids: list[str]) -> list[SuspectedOutage]:
+        """The documents with their running figures."""
         if not ids:
             return []
-        raws = await self.redis.mget([keys.suspected_outage(i.decode()) for i in ids])
-        return [_suspect.decode(r) for r in raws if r is not None]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for suspect_id in ids:
+                pipe.get(keys.suspected_outage(suspect_id))
+                pipe.hgetall(keys.suspect_counts(suspect_id))
+                pipe.smembers(keys.suspect_accounts(suspect_id))
+            raws = await pipe.execute()
+        found = []
+        for index in range(len(ids)):
+            raw, counts, members = raws[3 * index : 3 * index + 3]
+            if raw is None:
+                continue
+            doc = _suspect.decode(raw)
+            figures = {k.decode(): float(v) for k, v in counts.items()}
+            accounts = sorted(a.decode() for a in members) or doc.report_accounts
+            last = datetime.fromtimestamp(figures["last"], UTC) if "last" in figures else doc.last_report_at
+            found.append(
+                msgspec.structs.replace(
+                    doc,
+                    reports=int(figures.get("reports", doc.reports)),
+                    urgent=int(figures.get("urgent", doc.urgent)),
+                    last_report_at=last,
+                    accounts=len(accounts),
+                    report_accounts=accounts,
+                    share=share_of(len(accounts), doc.customers),
+                )
+            )
+        return found
 
     async def update_suspect(
         self, suspect_id: str, change: Callable[[SuspectedOutage], SuspectedOutage | None]

@@ -341,3 +341,22 @@ def follow_up_done(kind: str, outage_id: str) -> str:
 def dispatch_events() -> str:
     """Pub/sub channel: a repair order or suspected outage of a region changed (dispatch pages)."""
     return f"{PREFIX}:dispatch-events"
+
+
+def area_accounts(region: str, transformer_area: str) -> str:
+    """Sorted set account -> its latest unexplained report in the area (distinct reporters in the window)."""
+    return f"{PREFIX}:reports:{region}:area-accounts:{transformer_area}"
+
+
+def feeder_areas(region: str, feeder: str) -> str:
+    """Sorted set transformer area -> its latest unexplained report on the feeder."""
+    return f"{PREFIX}:reports:{region}:feeder-areas:{feeder}"
+
+
+def suspect_counts(suspect_id: str) -> str:
+    """Hash of a suspected outage's running figures: reports, urgent, last (epoch seconds)."""
+    return f"{PREFIX}:suspect-counts:{suspect_id}"
+
+
+def suspect_accounts(suspect_id: str) -> str:
+    return f"{PREFIX}:suspect-accounts:{suspect_id}"

@@ -1,6 +1,7 @@
 """After a notice: the restoration check ("power still out? reply 1") and the follow-up survey of a
 sample of recipients, answered by SMS and counted in the compliance report."""
 
+import base64
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -115,6 +116,9 @@ async def test_a_sample_is_surveyed_once_and_the_answers_reach_the_compliance_re
     assert [r["outage_id"] for r in report["survey_flagged"]] == [outage["id"]]
     planned = next(k for k in report["by_kind"] if k["kind"] == "planned")
     assert planned["surveyed"] == 5 and planned["survey_answered"] == 4
+    basic = "Basic " + base64.b64encode(f"x:{keys.secrets['reviewer']}".encode()).decode()
+    page = (await client.get("/dispatch/compliance", headers={"Authorization": basic})).text
+    assert 'id="survey"' in page and "短信来得太晚了" in page
     # A second outage soon after: those surveyed are spared for 30 days.
     second = await submit_and_approve(
         client, keys, outage_body(clock(), external_id="EXT-2", scope={"feeders": ["F1"]})

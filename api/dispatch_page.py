@@ -1,17 +1,15 @@
 """The dispatcher's page of customers' fault reports: open suspected outages (confirm, dismiss) and
 the repair queue (accept, resolve), live. The browser signs in with the API key (Basic)."""
 
-import asyncio
-from collections.abc import AsyncIterator
-
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.response import ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 
-from api.web import KEEPALIVE_SECONDS, Query
+from api.web import Query, live_stream
 from schemas.fault_reports import RepairStatus, SuspectStatus
 from schemas.keys import ApiKey
+from schemas.public import WebEvent
 from schemas.settings import Settings
 from services.fault_reports import FaultReportService
 from services.live import Broadcaster
@@ -48,22 +46,11 @@ async def dispatch_events(
     caller: NamedDependency[ApiKey], broadcaster: NamedDependency[Broadcaster]
 ) -> ServerSentEvent:
     """The region's repair orders and suspected outages as they change (what changed, its id)."""
-    await broadcaster.start()
 
-    async def stream() -> AsyncIterator[ServerSentEventMessage]:
-        async with broadcaster.subscription(dispatch=True) as queue:
-            yield ServerSentEventMessage(comment="connected", retry=3000)
-            while True:
-                try:
-                    event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
-                except TimeoutError:
-                    yield ServerSentEventMessage(comment="keep-alive")
-                    continue
-                if event is None:
-                    return
-                # A resync (no region) concerns everyone; another region's items nobody here.
-                if event.region and event.region != caller.region:
-                    continue
-                yield ServerSentEventMessage(data=event.outage_id, event=event.notice or "resync")
+    def message(event: WebEvent) -> ServerSentEventMessage | None:
+        # A resync (no region) concerns everyone; another region's items nobody here.
+        if event.region and event.region != caller.region:
+            return None
+        return ServerSentEventMessage(data=event.outage_id, event=event.notice or "resync")
 
-    return ServerSentEvent(stream())
+    return await live_stream(broadcaster, message, dispatch=True)

@@ -1,7 +1,7 @@
 """Public pages: current and upcoming outages, one outage, "is my supply affected?", live updates."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -16,7 +16,7 @@ from api.cache import RenderedCache, cache_key
 from api.web_text import PUBLIC_KINDS, TEXT, language_of
 from schemas.clock import Clock
 from schemas.errors import NotFound
-from schemas.public import PublicOutage, customer_order, is_public, phase
+from schemas.public import PublicOutage, WebEvent, customer_order, is_public, phase
 from schemas.regions import region_name, zone_name
 from schemas.settings import Settings
 from services.live import Broadcaster
@@ -125,11 +125,28 @@ async def lookup_page(
 
 @get("/events", include_in_schema=False)
 async def live_events(broadcaster: NamedDependency[Broadcaster], region: Query = None) -> ServerSentEvent:
+    def message(event: WebEvent) -> ServerSentEventMessage | None:
+        # RESYNC (no region) goes to everyone: events may have been missed.
+        if region and event.region and event.region != region:
+            return None
+        return ServerSentEventMessage(data=event.outage_id, event="outage", id=str(event.version))
+
+    return await live_stream(broadcaster, message)
+
+
+async def live_stream(
+    broadcaster: Broadcaster,
+    message: Callable[[WebEvent], ServerSentEventMessage | None],
+    *,
+    dispatch: bool = False,
+) -> ServerSentEvent:
+    """A live page's event stream: `message` turns each event into what the page gets (None:
+    not for it); a keep-alive comment when idle; the end when the service stops."""
     # Before the 200 goes out: a page whose subscription cannot be made gets a 503 and retries.
     await broadcaster.start()
 
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
-        async with broadcaster.subscription() as queue:
+        async with broadcaster.subscription(dispatch=dispatch) as queue:
             yield ServerSentEventMessage(comment="connected", retry=3000)
             while True:
                 try:
@@ -137,11 +154,10 @@ async def live_events(broadcaster: NamedDependency[Broadcaster], region: Query =
                 except TimeoutError:
                     yield ServerSentEventMessage(comment="keep-alive")
                     continue
-                # RESYNC (no region) goes to everyone: events may have been missed.
                 if event is None:
                     return
-                if region and event.region and event.region != region:
-                    continue
-                yield ServerSentEventMessage(data=event.outage_id, event="outage", id=str(event.version))
+                sent = message(event)
+                if sent is not None:
+                    yield sent
 
     return ServerSentEvent(stream())

@@ -127,3 +127,13 @@ def shown_until(outage: PublicOutage) -> datetime:
         return outage.starts_at + SHOWN_AFTER_END
     end = outage.restored_at or outage.ends_at or outage.starts_at
     return end + SHOWN_AFTER_END
+
+
+class WebEvent(msgspec.Struct):
+    """What live pages are told: an item of a region changed (a public outage and its notice; on
+    the dispatch channel a repair order or suspected outage, `notice` saying which)."""
+
+    region: str
+    outage_id: str
+    notice: str
+    version: int

@@ -14,8 +14,9 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from schemas.public import WebEvent
 from store.fault_reports import FaultReportStore
-from store.web import WebEvent, WebStore
+from store.web import WebStore
 
 _decoder = msgspec.json.Decoder(WebEvent)
 log = structlog.get_logger("services.live")

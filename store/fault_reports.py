@@ -9,8 +9,8 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from schemas.fault_reports import FaultReport, RepairOrder, SuspectedOutage, accept_due, share_of
+from schemas.public import WebEvent
 from store import keys
-from store.web import WebEvent
 
 T = TypeVar("T", RepairOrder, SuspectedOutage)
 

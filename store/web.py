@@ -6,18 +6,11 @@ from datetime import UTC, datetime
 import msgspec
 from redis.asyncio import Redis
 
-from schemas.public import PublicOutage, shown_until
+from schemas.public import PublicOutage, WebEvent, shown_until
 from store import keys
 
 _decoder = msgspec.json.Decoder(PublicOutage)
 _encode = msgspec.json.Encoder().encode
-
-
-class WebEvent(msgspec.Struct):
-    region: str
-    outage_id: str
-    notice: str
-    version: int
 
 
 class WebStore:

@@ -365,3 +365,21 @@ async def test_confirmation_tells_the_reporters_and_the_published_fault_reaches_
     await run_channels()
     notices = [m for m in await _outbox_to(redis, phone(1)) if m.outage_id == record["id"]]
     assert len(notices) == 1 and "10kV cable fault" in notices[0].body
+
+
+async def test_reports_from_one_address_are_one_order(client: Client, keys: Keys, redis: ArqRedis) -> None:
+    from services.customers import import_customers
+
+    header = "account,name,phone,region,feeder,transformer_area,important,language,address\n"
+    rows = [
+        f"FLAT1,Name,{phone(31)},310115,F1,TA-1,0,zh-CN,张江路292号\n",
+        f"FLAT2,Name,{phone(32)},310115,F1,TA-1,0,zh-CN,张江路 ２９２\n",
+        f"FLAT3,Name,{phone(33)},310115,F1,TA-1,0,zh-CN,张江路293号\n",
+    ]
+    await import_customers(redis, [header, *rows])
+    first = (await _report(client, keys, {"account": "FLAT1"})).json()["repair_id"]
+    same = (await _report(client, keys, {"account": "FLAT2"})).json()["repair_id"]
+    other = (await _report(client, keys, {"account": "FLAT3"})).json()["repair_id"]
+    assert same == first and other != first
+    order = (await client.get(f"{REPAIRS}/{first}", headers=keys.headers("reviewer"))).json()
+    assert len(order["reports"]) == 2

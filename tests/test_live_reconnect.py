@@ -11,8 +11,9 @@ import httpx
 import msgspec
 import redis as sync_redis
 
+from schemas.public import WebEvent
 from store.embedded import EmbeddedRedis, free_port
-from store.web import WebEvent, WebStore
+from store.web import WebStore
 from tests.processes import start_api
 
 

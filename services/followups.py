@@ -23,6 +23,7 @@ from services.fault_reports import FaultReportService
 from services.jobs import enqueue_message
 from store.customers import CustomerStore
 from store.followups import FollowUpStore
+from store.optouts import OptOuts
 
 ANSWERS = {"1", "2", "１", "２"}
 
@@ -36,6 +37,7 @@ class FollowUpService:
         self.clock = clock
         self.store = FollowUpStore(redis)
         self.customers = CustomerStore(redis)
+        self.optouts = OptOuts(redis, "sms")
         self.fault_reports = fault_reports
 
     async def restoration_check(self, outage: Outage) -> int:
@@ -61,20 +63,24 @@ class FollowUpService:
             await self.store.audience_size(outage.id), s.survey_share, s.survey_min, s.survey_max
         )
         # Drawn with room for those spared; then the first `size` who may be asked.
-        candidates = await self.store.sample(outage.id, size * 2)
+        candidates = [c for c in await self.customers.many(await self.store.sample(outage.id, size * 2)) if c]
+        opted = await self.optouts.opted_out([c.phone for c in candidates])
         chosen: list[str] = []
-        for account in candidates:
+        for customer, opted_out in zip(candidates, opted, strict=True):
             if len(chosen) == size:
                 break
-            if await self.store.claim_survey(account, SURVEY_GAP):
-                chosen.append(account)
+            if not opted_out and await self.store.claim_survey(customer.account, SURVEY_GAP):
+                chosen.append(customer.account)
         return await self._ask(outage, ORIGINAL_NOTICE, Question.SURVEY, chosen)
 
     async def _ask(self, outage: Outage, notice_id: str, kind: Question, accounts: list[str]) -> int:
         now = self.clock()
         asked = 0
-        for customer in await self.customers.many(accounts):
-            if customer is None:
+        found = [c for c in await self.customers.many(accounts) if c is not None]
+        # A number that opted out is not asked (nor counted as sampled).
+        opted = await self.optouts.opted_out([c.phone for c in found])
+        for customer, opted_out in zip(found, opted, strict=True):
+            if opted_out:
                 continue
             language = customer.language if customer.language in WORDS else "zh-CN"
             body = self._words(language, kind, outage)

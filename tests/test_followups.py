@@ -12,6 +12,7 @@ import pytest
 from arq.connections import ArqRedis
 
 from schemas.settings import Settings
+from store.optouts import OptOuts
 from store.outbox import Outbox
 from tests.asgi import app_client
 from tests.bodies import fault_body, iso, outage_body
@@ -87,7 +88,8 @@ async def test_still_out_after_restoration_reopens_a_report_at_the_front_of_the_
 async def test_a_sample_is_surveyed_once_and_the_answers_reach_the_compliance_report(
     client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any, worker_settings: Settings,
 ) -> None:  # fmt: skip
-    await load(redis, *(row(f"A{n}", phone(n)) for n in range(1, 11)))
+    await load(redis, *(row(f"A{n}", phone(n)) for n in range(1, 12)))
+    await OptOuts(redis, "sms").set_opted_out(phone(11), True)
     published = clock()
     outage = await submit_and_approve(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
     await run_channels(worker_settings)
@@ -98,6 +100,7 @@ async def test_a_sample_is_surveyed_once_and_the_answers_reach_the_compliance_re
     await run_channels(worker_settings)
     asked = await _asked(redis, "survey")
     assert len(asked) == 5, "SURVEY_MIN of 10 recipients"
+    assert phone(11) not in asked
     phones = sorted(asked)
     assert "是否在停电前收到了停电通知" in asked[phones[0]]
     for sender, text in zip(phones, ["1", "1", "2", "短信来得太晚了"], strict=False):

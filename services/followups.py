@@ -62,8 +62,9 @@ class FollowUpService:
         size = survey_size(
             await self.store.audience_size(outage.id), s.survey_share, s.survey_min, s.survey_max
         )
-        # Drawn with room for those spared; then the first `size` who may be asked.
-        candidates = [c for c in await self.customers.many(await self.store.sample(outage.id, size * 2)) if c]
+        # Drawn with room for those spared (surveyed lately, opted out): a small audience whole.
+        drawn = await self.store.sample(outage.id, size * 4 + 100) if size else []
+        candidates = [c for c in await self.customers.many(drawn) if c]
         opted = await self.optouts.opted_out([c.phone for c in candidates])
         chosen: list[str] = []
         for customer, opted_out in zip(candidates, opted, strict=True):

@@ -33,6 +33,7 @@ from api.outages import OutageController
 from api.public_api import public_outages
 from api.report_page import report_form, report_sent
 from api.reviews import ReviewController
+from api.subscriptions import ContactController, SubscriptionController
 from api.twilio_hooks import sms_inbound, sms_status
 from api.web import live_events, lookup_page, outage_list, outage_page
 from publishers.channels import build_channels
@@ -51,13 +52,14 @@ from services.logs import request_logging
 from services.operations import OperationsService
 from services.outages import OutageService
 from services.public import PublicService
+from services.registration import RegistrationService
 from services.replies import ReplyService
 from services.reports import ReportService
 
 # Public routes that do work per request: a search, a held-open live connection. The pages, feeds
 # and JSON are served from one shared render per version (api.cache), so popularity costs nothing
 # and is never refused: thousands of customers behind one carrier NAT or CDN address read them.
-LIMITED_PREFIXES = ("/lookup", "/events", "/report")
+LIMITED_PREFIXES = ("/lookup", "/events", "/report", "/api/v1/subscriptions")
 
 
 def _is_limited(request: Request[Any, Any, Any]) -> bool:
@@ -123,7 +125,8 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
     reports = ReportService(service, redis, build_channels(settings, redis, now))
     fault_reports = FaultReportService(service, redis)
     followups = FollowUpService(settings, redis, now, fault_reports)
-    replies = ReplyService(service, redis, fault_reports, followups)
+    registration = RegistrationService(settings, redis, now)
+    replies = ReplyService(service, redis, fault_reports, followups, registration)
     ivr = IvrService(settings, redis, now, fault_reports)
     dev = DevService(redis, now)
     operations = OperationsService(settings, redis)
@@ -175,6 +178,8 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             FaultReportController,
             RepairController,
             SuspectedOutageController,
+            SubscriptionController,
+            ContactController,
         ],
         dependencies={
             "caller": Provide(provide_caller),
@@ -185,6 +190,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
                 reports=reports,
                 replies=replies,
                 fault_reports=fault_reports,
+                registration=registration,
                 ivr=ivr,
                 dev=dev,
                 operations=operations,

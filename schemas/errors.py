@@ -42,3 +42,7 @@ class PreconditionFailed(ServiceError):
 
 class PreconditionRequired(ServiceError):
     status_code = 428
+
+
+class TooManyRequests(ServiceError):
+    status_code = 429

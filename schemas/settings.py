@@ -111,6 +111,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     survey_max: int = 200
     survey_delay: timedelta = timedelta(hours=2)
     survey_threshold: float = 0.9
+    # Contacts an account may have besides its registry phone (family, a property manager).
+    max_contacts: int = 5
 
     @property
     def zone(self) -> ZoneInfo:
@@ -286,6 +288,8 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("SURVEY_MAX", "survey_max", _number(int)),
     Variable("SURVEY_DELAY", "survey_delay", parse_duration),
     Variable("SURVEY_THRESHOLD", "survey_threshold", _number(float)),
+    # customers' own contacts
+    Variable("MAX_CONTACTS", "max_contacts", _number(int, 0)),
     # public web and reports
     Variable("PUBLIC_RATE_LIMIT", "public_rate_limit", _number(int)),
     Variable("TRUSTED_PROXIES", "trusted_proxies", _networks),

@@ -14,6 +14,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import msgspec
 import structlog
@@ -39,6 +40,7 @@ from schemas.settings import Settings
 from services.jobs import batch_id, enqueue_batch
 from store.affected import AccountOutages
 from store.audience import Audience
+from store.contacts import ContactStore
 from store.customers import CustomerStore
 from store.fanouts import FanoutWatch
 from store.held import HeldBatch, HeldBatches
@@ -62,6 +64,22 @@ class BatchOutcome(msgspec.Struct, frozen=True, kw_only=True):
     retry_after: timedelta | None = None
     remaining: list[str] = []
     waiting: bool = False
+
+
+class Recipient(NamedTuple):
+    """One message of a batch: the ledger's entry (the account, or 'account/contact' for one of
+    its contacts), whose notice it is, and where and in which language it goes."""
+
+    key: str
+    customer: Customer
+    address: str
+    language: str
+
+    @property
+    def extra(self) -> bool:
+        """A contact beyond the account's own address: counted in the notice's recipients when it
+        first enters the ledger."""
+        return "/" in self.key
 
 
 class SendOutcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -188,6 +206,7 @@ class Sender:
         self.ledger = DeliveryLedger(redis, channel.name)
         self.optouts = OptOuts(redis, channel.name)
         self.affected = AccountOutages(redis)
+        self.contacts = ContactStore(redis)
         self.held = HeldBatches(redis)
         self.audience = Audience(redis)
         self.limiter = RateLimiter(redis, channel.name, self.provider.sender, channel.tuning.rate)
@@ -201,21 +220,33 @@ class Sender:
         found = await self.customers.many(accounts)
         if outage.ends_at is not None:
             await self.affected.note_affected(accounts, outage_id, outage.restored_at or outage.ends_at)
-        present: list[Customer] = []
+        present = [c for c in found if c is not None]
         for account, customer in zip(accounts, found, strict=True):
             if customer is None:
                 await self.ledger.advance(outage_id, notice_id, account, "removed", first=True)
-            elif not self.spec.address(customer):
-                await self.ledger.advance(outage_id, notice_id, account, "no_address", first=True)
+        recipients: list[Recipient] = []
+        contacts = await self.contacts.of_accounts([c.account for c in present])
+        private = outage.kind in ACCOUNT_KINDS
+        for customer in present:
+            address = self.spec.address(customer)
+            if address:
+                recipients.append(Recipient(customer.account, customer, address, customer.language))
             else:
-                present.append(customer)
-        opted = await self.optouts.opted_out([self.spec.address(c) for c in present])
+                await self.ledger.advance(outage_id, notice_id, customer.account, "no_address", first=True)
+            # The account's verified contacts on this channel, each its own entry in the ledger.
+            for contact in contacts.get(customer.account, []):
+                if contact.channel.value == self.spec.name and (contact.private_notices or not private):
+                    key = f"{customer.account}/{contact.id}"
+                    recipients.append(Recipient(key, customer, contact.address, contact.language))
+        opted = await self.optouts.opted_out([r.address for r in recipients])
         reachable = []
-        for customer, opted_out in zip(present, opted, strict=True):
+        for recipient, opted_out in zip(recipients, opted, strict=True):
             if opted_out:
-                await self.ledger.advance(outage_id, notice_id, customer.account, "opted_out", first=True)
+                await self.ledger.advance(
+                    outage_id, notice_id, recipient.key, "opted_out", first=True, extra=recipient.extra
+                )
             else:
-                reachable.append(customer)
+                reachable.append(recipient)
         retry_after: list[timedelta] = []
         waiting: list[str] = []
         if notice.id != ORIGINAL_NOTICE:
@@ -229,36 +260,38 @@ class Sender:
         untried: list[str] = []
         started = 0
 
-        async def send_one(customer: Customer) -> None:
+        async def send_one(recipient: Recipient) -> None:
             nonlocal started
             async with gate:
                 # At least one send per run, so a chain of continuations always moves on.
                 if started and self.monotonic() > budget_end:
-                    untried.append(customer.account)
+                    untried.append(recipient.customer.account)
                     return
                 started += 1
                 # Claimed one at a time, just before sending: what a dead worker leaves claimed
                 # is what it had in flight, at most the channel's concurrency per batch job.
                 # The same text to the same address once: notices naming an account are per account.
-                address = "" if outage.kind in ACCOUNT_KINDS else self.spec.address(customer)
+                address = "" if private else recipient.address
                 claim = await self.ledger.claim_one(
-                    outage_id, notice_id, customer.account, run_id, self.clock(), address
+                    outage_id, notice_id, recipient.key, run_id, self.clock(), address, extra=recipient.extra
                 )
                 if claim.startswith("stale|"):
-                    claim = await self._reconcile(notice, customer, run_id, claim.removeprefix("stale|"))
+                    claim = await self._reconcile(notice, recipient, run_id, claim.removeprefix("stale|"))
                 if claim != "claimed":
                     return
-                retry = await self._send(notice, customer, run_id)
+                retry = await self._send(notice, recipient, run_id)
                 if retry is not None:
                     retry_after.append(retry)
 
-        await asyncio.gather(*(send_one(c) for c in reachable))
+        await asyncio.gather(*(send_one(r) for r in reachable))
         if retry_after:
             # A rerun of the whole batch also covers the untried and the waiting: the ledger skips the done.
             return BatchOutcome(retry_after=max(retry_after))
+        # An account goes on whole (the ledger skips those of its recipients already settled).
+        rest = list(dict.fromkeys(untried + waiting))
         if waiting:
-            return BatchOutcome(remaining=untried + waiting, waiting=True)
-        return BatchOutcome(remaining=untried)
+            return BatchOutcome(remaining=rest, waiting=True)
+        return BatchOutcome(remaining=rest)
 
     async def send_one(
         self, address: str, body: str, language: str, topic: str, request: str, run_id: str
@@ -297,15 +330,15 @@ class Sender:
         await self.ledger.record_sent(topic, request, address, sent.status, sent.sid, self.clock())
         return SendOutcome(status=sent.status)
 
-    async def _reconcile(self, notice: Notice, customer: Customer, run_id: str, stale: str) -> str:
+    async def _reconcile(self, notice: Notice, recipient: Recipient, run_id: str, stale: str) -> str:
         """A dead run's claim: ask the provider whether that send reached it. Recorded if it did,
         'claimed' for this run to send if it did not, 'unconfirmed' (never sent again: at most once)
         if the provider cannot say."""
-        outage_id, notice_id, account = notice.outage.id, notice.id, customer.account
+        outage_id, notice_id, key = notice.outage.id, notice.id, recipient.key
         _, _, claimed_at = stale.rpartition("@")
         since = datetime.fromtimestamp(int(claimed_at or 0), tz=UTC) - timedelta(minutes=5)
         try:
-            found = await self.provider.find(self.spec.address(customer), self._text(notice, customer), since)
+            found = await self.provider.find(recipient.address, self._text(notice, recipient), since)
         except Exception as exc:
             log.warning(
                 "reconcile failed",
@@ -314,63 +347,68 @@ class Sender:
                 notice_id=notice_id,
                 error=str(exc),
             )
-            await self.ledger.advance(outage_id, notice_id, account, "unconfirmed", "lookup_failed")
+            await self.ledger.advance(outage_id, notice_id, key, "unconfirmed", "lookup_failed")
             return "unconfirmed"
         if found is not None:
-            await self.ledger.record_sent(
-                outage_id, notice_id, account, found.status, found.sid, self.clock()
-            )
+            await self.ledger.record_sent(outage_id, notice_id, key, found.status, found.sid, self.clock())
             return "recorded"
-        taken = await self.ledger.take_over(outage_id, notice_id, account, stale, run_id, self.clock())
+        taken = await self.ledger.take_over(outage_id, notice_id, key, stale, run_id, self.clock())
         return "claimed" if taken else "settled"
 
     async def _after_original(
-        self, outage_id: str, customers: list[Customer]
-    ) -> tuple[list[Customer], list[str]]:
+        self, outage_id: str, recipients: list[Recipient]
+    ) -> tuple[list[Recipient], list[str]]:
         """Those whose outage notice is settled, and the accounts still waiting for it.
 
         A customer must read "postponed" after the notice it postpones, whatever order the batch
-        jobs run in (quiet hours, retries, several workers).
+        jobs run in (quiet hours, retries, several workers). A contact added after the outage
+        notice went out follows the account's own entry: it never had that notice to wait for.
         """
-        statuses = await self.ledger.statuses([(outage_id, ORIGINAL_NOTICE, c.account) for c in customers])
-        unsent = [c.account for c, s in zip(customers, statuses, strict=True) if s is None]
+        sends = [(outage_id, ORIGINAL_NOTICE, r.key) for r in recipients]
+        sends += [(outage_id, ORIGINAL_NOTICE, r.customer.account) for r in recipients]
+        statuses = await self.ledger.statuses(sends)
+        own, of_account = statuses[: len(recipients)], statuses[len(recipients) :]
+        unsent = [r.customer.account for r, s in zip(recipients, own, strict=True) if s is None]
         told = dict(zip(unsent, await self.audience.told_by_report(outage_id, unsent), strict=True))
-        ready: list[Customer] = []
+        ready: list[Recipient] = []
         waiting: list[str] = []
-        for customer, status in zip(customers, statuses, strict=True):
-            if status == "sending" or (status is None and not told[customer.account]):
-                waiting.append(customer.account)
+        for recipient, status, account_status in zip(recipients, own, of_account, strict=True):
+            if recipient.extra and status is None:
+                status = account_status
+            if status == "sending" or (status is None and not told.get(recipient.customer.account, False)):
+                waiting.append(recipient.customer.account)
             else:
-                ready.append(customer)
+                ready.append(recipient)
         return ready, waiting
 
-    def _text(self, notice: Notice, customer: Customer) -> str:
+    def _text(self, notice: Notice, recipient: Recipient) -> str:
         # Only the account kinds name the customer's account; the rest read the same for everyone
         # of a language, so a batch renders each language once.
+        customer, language = recipient.customer, recipient.language
         if notice.outage.kind in ACCOUNT_KINDS:
-            return self.texts.render(notice, customer)
+            return self.texts.render(notice, customer, language)
         cache_key = (
             notice.outage.id,
             notice.id,
             notice.outage.revision,
             len(notice.outage.changes),
-            customer.language,
+            language,
         )
         text = self._rendered.get(cache_key)
         if text is None:
-            text = self._rendered[cache_key] = self.texts.render(notice, customer)
+            text = self._rendered[cache_key] = self.texts.render(notice, customer, language)
             if len(self._rendered) > 256:
                 self._rendered.pop(next(iter(self._rendered)))
         return text
 
-    async def _send(self, notice: Notice, customer: Customer, run_id: str) -> timedelta | None:
-        outage_id, notice_id, account = notice.outage.id, notice.id, customer.account
-        body = self._text(notice, customer)
-        address = self.spec.address(customer)
+    async def _send(self, notice: Notice, recipient: Recipient, run_id: str) -> timedelta | None:
+        outage_id, notice_id, key = notice.outage.id, notice.id, recipient.key
+        body = self._text(notice, recipient)
+        address = recipient.address
         wait = await self.limiter.reserve(self.spec.cost(body))
         if wait > 0:
             await asyncio.sleep(wait)
-        ref = MessageRef(outage_id, notice_id, account, customer.language)
+        ref = MessageRef(outage_id, notice_id, key, recipient.language)
         started = self.clock()
         try:
             sent = await self.provider.send(address, body, ref)
@@ -379,25 +417,25 @@ class Sender:
             try:
                 found = await self.provider.find(address, body, started)
             except Exception:
-                await self.ledger.advance(outage_id, notice_id, account, "unconfirmed", exc.code)
+                await self.ledger.advance(outage_id, notice_id, key, "unconfirmed", exc.code)
                 return None
             if found is not None:
                 await self.ledger.record_sent(
-                    outage_id, notice_id, account, found.status, found.sid, self.clock()
+                    outage_id, notice_id, key, found.status, found.sid, self.clock()
                 )
                 return None
-            await self.ledger.release(outage_id, notice_id, account, run_id)
+            await self.ledger.release(outage_id, notice_id, key, run_id)
             return exc.retry_after or timedelta(0)
         except RetryableProviderError as exc:
-            await self.ledger.release(outage_id, notice_id, account, run_id)
+            await self.ledger.release(outage_id, notice_id, key, run_id)
             return exc.retry_after or timedelta(0)
         except PermanentProviderError as exc:
-            await self.ledger.advance(outage_id, notice_id, account, "failed", exc.code)
+            await self.ledger.advance(outage_id, notice_id, key, "failed", exc.code)
             if exc.opted_out:
                 await self.optouts.set_opted_out(address, True)
             return None
         except AmbiguousProviderError as exc:
-            await self.ledger.advance(outage_id, notice_id, account, "unconfirmed", exc.code)
+            await self.ledger.advance(outage_id, notice_id, key, "unconfirmed", exc.code)
             return None
-        await self.ledger.record_sent(outage_id, notice_id, account, sent.status, sent.sid, self.clock())
+        await self.ledger.record_sent(outage_id, notice_id, key, sent.status, sent.sid, self.clock())
         return None

@@ -3,17 +3,20 @@
 import re
 from typing import Any
 
+import msgspec
 from redis.asyncio import Redis
 
 from publishers.sms_providers.twilio import ledger_status
+from schemas.contacts import ContactChannel, SubscriptionRequest, Verification
 from schemas.customers import e164
-from schemas.errors import Unprocessable
+from schemas.errors import ServiceError, Unprocessable
 from schemas.fault_reports import ReportChannel, ReportSubmission, Symptom
 from schemas.kinds import MARKETING_KINDS, Status
 from schemas.outage import Outage
 from services.fault_reports import FaultReportService, NeedsAccount
 from services.followups import FollowUpService
 from services.outages import OutageService
+from services.registration import RegistrationService
 from store.affected import AccountOutages
 from store.customers import CustomerStore
 from store.ledger import DeliveryLedger
@@ -22,6 +25,9 @@ from store.optouts import OptOuts
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "退订", "TD"}
 START_WORDS = {"START", "YES", "UNSTOP", "订阅"}
 STATUS_WORDS = {"STATUS", "OUTAGE", "停电", "状态", "查询"}
+# REG <account> [code]: this phone becomes a contact of the account; DEREG: it stops.
+REGISTER_WORDS = {"REG", "注册", "绑定"}
+DEREGISTER_WORDS = {"DEREG", "UNREG", "解绑", "解除绑定"}
 # A fault report: the word, then optionally the account number and what they see.
 REPORT_WORDS = (
     "停电报修",
@@ -48,8 +54,10 @@ class ReplyService:
         redis: Redis,
         fault_reports: FaultReportService,
         followups: FollowUpService,
+        registration: RegistrationService,
     ) -> None:
         self.outages = outages
+        self.registration = registration
         self.fault_reports = fault_reports
         self.followups = followups
         self.settings = outages.settings
@@ -92,6 +100,16 @@ class ReplyService:
             return "Outage SMS resumed." if english else "您已恢复接收停电通知短信。"
         if word in STATUS_WORDS:
             return await self._status_text(accounts, english)
+        first, _, rest = body.strip().partition(" ")
+        if first.upper() in REGISTER_WORDS:
+            return await self._register(phone, rest.split(), english or first.isascii())
+        if word in DEREGISTER_WORDS:
+            removed = await self.registration.remove_address(ContactChannel.SMS, phone)
+            return (
+                f"This number no longer gets the notices of {removed} account(s)."
+                if english or word.isascii()
+                else f"本号码已解除与{removed}个户号的绑定，不再接收其停电通知。"
+            )
         report = _report_words(body, accounts)
         if report is not None:
             return await self._report(phone, report, english)
@@ -104,6 +122,43 @@ class ReplyService:
             f"State Grid outage notices. Reply STATUS for outages at your address, STOP to unsubscribe. Call {hotline}."
             if english
             else f"国家电网停电通知。回复“停电”查询您地址的停电信息，回复“退订”停止接收。咨询请拨{hotline}。"
+        )
+
+    async def _register(self, phone: str, words: list[str], english: bool) -> str:
+        """REG <account>: a code goes to the account's registered phone; REG <account> <code>:
+        this number becomes a contact of the account."""
+        if not words:
+            return (
+                "To get an account's outage notices on this phone, reply REG and the account number."
+                if english
+                else "如需在本手机接收某户号的停电通知，请回复“注册 户号”。"
+            )
+        account = words[0]
+        language = "en" if english else "zh-CN"
+        try:
+            if len(words) >= 2:
+                verification = msgspec.convert(
+                    {"account": account, "address": phone, "code": words[1]}, Verification
+                )
+                await self.registration.verify(verification, ContactChannel.SMS)
+                return (
+                    f"This phone now gets the outage notices of account {account}. Reply DEREG to stop."
+                    if english
+                    else f"本手机已绑定户号{account}，将接收其停电通知。回复“解绑”可解除。"
+                )
+            request = msgspec.convert(
+                {"account": account, "address": phone, "language": language}, SubscriptionRequest
+            )
+            sent = await self.registration.request(request)
+        except ServiceError as exc:
+            return exc.detail if english else f"未能办理：{exc.detail}"
+        except msgspec.ValidationError as exc:
+            return str(exc) if english else f"未能办理：{exc}"
+        return (
+            f"A code went to the phone registered on account {account} ({sent.sent_to}). "
+            f"Reply REG {account} and the code within 10 minutes."
+            if english
+            else f"验证码已发送至户号{account}登记的手机{sent.sent_to}，请在10分钟内回复“注册 {account} 验证码”。"
         )
 
     async def _report(self, phone: str, submission: ReportSubmission, english: bool) -> str:

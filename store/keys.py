@@ -360,3 +360,22 @@ def suspect_counts(suspect_id: str) -> str:
 
 def suspect_accounts(suspect_id: str) -> str:
     return f"{PREFIX}:suspect-accounts:{suspect_id}"
+
+
+def contacts(account: str) -> str:
+    """Hash contact id -> an account's verified contact (beyond its registry phone)."""
+    return f"{PREFIX}:contacts:{account}"
+
+
+def contacts_at(channel: str, address: str) -> str:
+    """Set of 'account/contact id' registered with this address (DEREG finds them)."""
+    return f"{PREFIX}:contacts-at:{channel}:{address}"
+
+
+def pending_registration(account: str, address: str) -> str:
+    return f"{PREFIX}:registration:{account}:{address}"
+
+
+def code_requests(kind: str, value: str) -> str:
+    """How many registration codes an account or an address asked for in the current window."""
+    return f"{PREFIX}:code-requests:{kind}:{value}"

@@ -26,6 +26,7 @@ if not cur and ARGV[3] ~= '' then
   if owner and owner ~= ARGV[1] then
     redis.call('HSET', KEYS[1], ARGV[1], 'same_phone|' .. owner)
     redis.call('HINCRBY', KEYS[2], 'same_phone', 1)
+    if ARGV[5] == '1' then redis.call('HINCRBY', KEYS[2], 'recipients', 1) end
     return 'same_phone'
   end
   redis.call('HSET', KEYS[3], ARGV[3], ARGV[1])
@@ -33,6 +34,7 @@ end
 if not cur then
   redis.call('HSET', KEYS[1], ARGV[1], 'sending|' .. ARGV[2] .. '@' .. ARGV[4])
   redis.call('HINCRBY', KEYS[2], 'sending', 1)
+  if ARGV[5] == '1' then redis.call('HINCRBY', KEYS[2], 'recipients', 1) end
   return 'claimed'
 end
 local status, detail = string.match(cur, '^([^|]*)|?(.*)$')
@@ -61,6 +63,8 @@ if status == nil and ARGV[4] ~= '1' then return 0 end
 if status ~= nil then
   if status ~= 'sending' and status ~= 'unconfirmed' and ranks[ARGV[2]] <= ranks[status] then return 0 end
   redis.call('HINCRBY', KEYS[2], status, -1)
+elseif ARGV[9] == '1' then
+  redis.call('HINCRBY', KEYS[2], 'recipients', 1)
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
 redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
@@ -114,15 +118,24 @@ class DeliveryLedger:
         )
 
     async def claim_one(
-        self, outage_id: str, notice_id: str, account: str, run_id: str, at: datetime, address: str = ""
+        self,
+        outage_id: str,
+        notice_id: str,
+        account: str,
+        run_id: str,
+        at: datetime,
+        address: str = "",
+        *,
+        extra: bool = False,
     ) -> str:
         """'claimed' (send it), 'stale|<claim>' (a dead run's send: reconcile it), 'same_phone'
         (another account has the message to `address`), or the account's settled status. No
-        `address`: one message per account."""
+        `address`: one message per account. `extra`: an entry beyond the notice's counted
+        recipients (an account's contact), counted when it first enters."""
         addresses = keys.ledger_addresses(self.channel, outage_id, notice_id)
         result = await self._claim(
             keys=[*self._keys(outage_id, notice_id), addresses],
-            args=[account, run_id, address, int(at.timestamp())],
+            args=[account, run_id, address, int(at.timestamp()), "1" if extra else ""],
         )
         return result.decode() if isinstance(result, bytes) else str(result)
 
@@ -165,10 +178,21 @@ class DeliveryLedger:
         detail: str = "",
         *,
         first: bool = False,
+        extra: bool = False,
     ) -> bool:
         moved = await self._advance(
             keys=self._keys(outage_id, notice_id),
-            args=[account, status, detail, "1" if first else "0", "", "", keys.stats(self.channel)],
+            args=[
+                account,
+                status,
+                detail,
+                "1" if first else "0",
+                "",
+                "",
+                keys.stats(self.channel),
+                "",
+                "1" if extra else "",
+            ],
         )
         return bool(moved)
 

@@ -333,3 +333,28 @@ async def test_a_fault_report_by_sms_is_answered_with_its_repair_order_or_the_ou
     # Words that only begin like a report word are not reports.
     assert "工单号" not in await _inbound(client, phone(1), "OUTAGE")
     assert len((await client.get("/api/v1/repairs", headers=keys.headers("reviewer"))).json()) == 3
+
+
+async def test_reg_by_sms_adds_this_phone_after_the_account_holder_passes_on_the_code(
+    client: httpx.AsyncClient, keys: Keys, clock: FakeClock, redis: ArqRedis, twilio_settings: Settings,
+    fake_twilio: FakeTwilio,
+) -> None:  # fmt: skip
+    import re
+
+    await load(redis, row("A1", phone(1)))
+    family = phone(77)
+    reply = await _inbound(client, family, "注册 A1")
+    assert "+86138****0001" in reply
+    outbox = msgspec.structs.replace(twilio_settings, twilio_account_sid=None, twilio_from=None)
+    await _run(outbox, redis, clock)
+    _, messages = await Outbox(redis).page(0, 100)
+    [to_owner] = [m for m in messages if m.to == phone(1)]
+    code = re.search(r"验证码(\d{6})", to_owner.body).group(1)  # type: ignore[union-attr]
+    assert "未能办理" in await _inbound(
+        client, family, "注册 A1 000000" if code != "000000" else "注册 A1 111111"
+    )
+    assert "已绑定户号A1" in await _inbound(client, family, f"注册 A1 {code}")
+    contacts = (await client.get("/api/v1/customers/A1/contacts", headers=keys.headers("submitter"))).json()
+    assert [c["address"] for c in contacts] == [family]
+    assert "解除与1个户号" in await _inbound(client, family, "解绑")
+    assert (await client.get("/api/v1/customers/A1/contacts", headers=keys.headers("submitter"))).json() == []

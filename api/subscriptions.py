@@ -1,0 +1,105 @@
+"""Customers add contacts to their account (a family phone, an email), proved by a code sent to
+the account's registered phone; a region's keys list and remove an account's contacts."""
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, post
+from litestar.di import NamedDependency
+from litestar.openapi.spec import Example
+from litestar.params import Body, FromPath
+
+from api.strict_body import strictly
+from schemas.contacts import Contact, SubscriptionRequest, Verification
+from schemas.errors import NotFound
+from schemas.keys import ApiKey
+from services.customers import CustomerService
+from services.registration import CodeSent, RegistrationService
+
+
+class SubscriptionController(Controller):
+    path = "/api/v1/subscriptions"
+    tags = ["subscriptions"]
+
+    @post(
+        "/",
+        summary="Ask to add a contact to an account: a code goes to the account's registered phone",
+        description=(
+            "No key: anyone may ask, but only the account holder's phone gets the code. 202 says where "
+            "(masked). 409 when the address is the registered phone or a contact already, or the account "
+            "has MAX_CONTACTS; 429 after 3 codes an hour per account or address."
+        ),
+        status_code=202,
+    )
+    async def ask(
+        self,
+        data: Annotated[
+            SubscriptionRequest,
+            Body(
+                examples=[
+                    Example(
+                        value={"account": "3101150000001", "address": "+8613900000002", "channel": "sms"}
+                    ),
+                    Example(
+                        value={"account": "3101150000001", "address": "li@example.com", "channel": "email"}
+                    ),
+                ]
+            ),
+        ],
+        registration: NamedDependency[RegistrationService],
+        request: Request[Any, Any, Any],
+    ) -> CodeSent:
+        return await registration.request(await strictly(request, data))
+
+    @post(
+        "/verify",
+        summary="Give the code: the address becomes a contact of the account",
+        description="Wrong code: 422 with the tries left; after 5, or once expired (10 minutes), a new code is needed.",
+        status_code=201,
+    )
+    async def verify(
+        self,
+        data: Annotated[
+            Verification,
+            Body(
+                examples=[
+                    Example(value={"account": "3101150000001", "address": "+8613900000002", "code": "123456"})
+                ]
+            ),
+        ],
+        registration: NamedDependency[RegistrationService],
+        request: Request[Any, Any, Any],
+    ) -> Contact:
+        return await registration.verify(await strictly(request, data))
+
+
+class ContactController(Controller):
+    path = "/api/v1/customers/{account:str}/contacts"
+    tags = ["customers"]
+    security = [{"bearer": []}]
+
+    async def _in_region(self, customers: CustomerService, account: str, caller: ApiKey) -> None:
+        if await customers.in_region(account, caller.region) is None:
+            raise NotFound(f"no customer {account} in region {caller.region}")
+
+    @get("/", summary="An account's verified contacts (besides its registered phone)")
+    async def list_contacts(
+        self,
+        account: FromPath[str],
+        caller: NamedDependency[ApiKey],
+        customers: NamedDependency[CustomerService],
+        registration: NamedDependency[RegistrationService],
+    ) -> list[Contact]:
+        await self._in_region(customers, account, caller)
+        return await registration.of_account(account)
+
+    @delete("/{contact_id:str}", summary="Remove a contact", status_code=204)
+    async def remove(
+        self,
+        account: FromPath[str],
+        contact_id: FromPath[str],
+        caller: NamedDependency[ApiKey],
+        customers: NamedDependency[CustomerService],
+        registration: NamedDependency[RegistrationService],
+    ) -> None:
+        await self._in_region(customers, account, caller)
+        await registration.remove(account, contact_id)

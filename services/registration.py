@@ -1,0 +1,175 @@
+"""Customers add contacts to their account: a phone (family, a property manager) or an email.
+
+Proof that cannot be forged from outside: the code goes to the phone already registered on the
+account (the utility's registry), never to the address being added, so only someone the account
+holder tells it to can add a contact. Codes expire (10 minutes), are kept hashed, compared in
+constant time, void after 5 wrong tries, and at most 3 are sent per account and per address an
+hour. Nothing is sent to a contact until it is verified.
+"""
+
+import re
+import secrets
+
+import msgspec
+from arq.connections import ArqRedis
+
+from schemas.clock import Clock
+from schemas.contacts import (
+    CODE_DIGITS,
+    CODE_TTL,
+    CODE_WINDOW,
+    MAX_ATTEMPTS,
+    MAX_CODES,
+    Contact,
+    ContactChannel,
+    PendingRegistration,
+    SubscriptionRequest,
+    Verification,
+    code_digest,
+    code_matches,
+    masked,
+)
+from schemas.customers import Customer, e164
+from schemas.errors import Conflict, NotFound, TooManyRequests, Unprocessable
+from schemas.settings import Settings
+from services.jobs import enqueue_message
+from store.contacts import ContactStore
+from store.customers import CustomerStore
+
+# The ledger's "outage" of the messages carrying registration codes.
+REGISTRATION_CODES = "registration"
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+
+class CodeSent(msgspec.Struct, kw_only=True):
+    """Where the code went (masked) and how long it is valid."""
+
+    sent_to: str
+    expires_in_seconds: int
+
+
+def normalised(channel: ContactChannel, address: str) -> str:
+    """The address as stored, or 422 naming `address`."""
+    text = address.strip()
+    if channel is ContactChannel.EMAIL:
+        if not _EMAIL.match(text):
+            raise Unprocessable(f"{text!r} is not an email address", field="address", rule="email")
+        return text.lower()
+    try:
+        return e164(text)
+    except ValueError as exc:
+        raise Unprocessable(str(exc), field="address", rule="e164") from None
+
+
+class RegistrationService:
+    def __init__(self, settings: Settings, redis: ArqRedis, clock: Clock) -> None:
+        self.settings = settings
+        self.queue = redis
+        self.clock = clock
+        self.contacts = ContactStore(redis)
+        self.customers = CustomerStore(redis)
+
+    async def _customer(self, account: str) -> Customer:
+        customer = await self.customers.get(account)
+        if customer is None:
+            raise Unprocessable(
+                f"account {account} is not in the customer registry", field="account", rule="registered"
+            )
+        return customer
+
+    async def request(self, request: SubscriptionRequest) -> CodeSent:
+        """Send a code to the account's registry phone for adding `request.address`."""
+        customer = await self._customer(request.account)
+        address = normalised(request.channel, request.address)
+        if request.channel is ContactChannel.SMS and address == customer.phone:
+            raise Conflict("this phone is the account's registered phone: it gets every notice already",
+                           field="address", rule="primary")  # fmt: skip
+        known = await self.contacts.of_account(customer.account)
+        if any(c.address == address for c in known):
+            raise Conflict("this address is a contact of the account already", field="address", rule="exists")
+        if len(known) >= self.settings.max_contacts:
+            raise Conflict(f"the account has {len(known)} contacts, the most allowed (MAX_CONTACTS)",
+                           field="account", rule="max_contacts")  # fmt: skip
+        for kind, value in (("account", customer.account), ("address", address)):
+            if await self.contacts.count_request(kind, value, CODE_WINDOW) > MAX_CODES:
+                raise TooManyRequests(f"at most {MAX_CODES} codes an hour per {kind}: try again later",
+                                      field=kind if kind == "account" else "address", rule="code_rate")  # fmt: skip
+        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+        now = self.clock()
+        pending = PendingRegistration(
+            account=customer.account,
+            channel=request.channel,
+            address=address,
+            language=request.language,
+            code_sha256=code_digest(code),
+            expires_at=now + CODE_TTL,
+        )
+        await self.contacts.hold(pending, CODE_TTL)
+        shown = masked(address) if request.channel is ContactChannel.SMS else address
+        body = (
+            f"State Grid: {shown} asks to receive outage notices of account {customer.account}. "
+            f"Code {code}, valid 10 minutes. Give it only to someone you agree to add."
+            if customer.language == "en"
+            else f"{self.settings.sms_signature}{shown}申请接收户号{customer.account}的停电通知，验证码{code}，"
+            f"10分钟内有效。如同意请将验证码告知对方，否则请忽略。"
+        )
+        request_id = f"{customer.account}:{address}:{int(now.timestamp())}"
+        await enqueue_message(self.queue, self.settings.queue_name, customer.phone, body, customer.language,
+                              REGISTRATION_CODES, request_id)  # fmt: skip
+        return CodeSent(sent_to=masked(customer.phone), expires_in_seconds=int(CODE_TTL.total_seconds()))
+
+    async def verify(self, verification: Verification, channel: ContactChannel | None = None) -> Contact:
+        """The code matches: the address becomes a contact of the account."""
+        pending = None
+        address = verification.address.strip()
+        for candidate in [channel] if channel else list(ContactChannel):
+            try:
+                address = normalised(candidate, verification.address)
+            except Unprocessable:
+                continue
+            pending = await self.contacts.pending(verification.account, address)
+            if pending is not None:
+                break
+        if pending is None:
+            raise NotFound("no registration is waiting for this account and address (or its code expired)",
+                           field="code", rule="pending")  # fmt: skip
+        now = self.clock()
+        if not code_matches(verification.code, pending, now):
+            tries = pending.attempts + 1
+            if tries >= MAX_ATTEMPTS or now >= pending.expires_at:
+                await self.contacts.drop(pending.account, address)
+                raise Unprocessable("wrong code too many times (or expired): ask for a new one",
+                                    field="code", rule="attempts")  # fmt: skip
+            await self.contacts.hold(
+                msgspec.structs.replace(pending, attempts=tries), pending.expires_at - now
+            )
+            raise Unprocessable(f"wrong code ({MAX_ATTEMPTS - tries} tries left)", field="code", rule="match")
+        contact = Contact(
+            id=secrets.token_hex(4),
+            account=pending.account,
+            channel=pending.channel,
+            address=pending.address,
+            language=pending.language,
+            verified_at=now,
+        )
+        added = await self.contacts.add(contact, self.settings.max_contacts)
+        if added != "added":
+            await self.contacts.drop(pending.account, address)
+            raise Conflict(f"not added: {added}", field="address", rule=added)
+        return contact
+
+    async def of_account(self, account: str) -> list[Contact]:
+        return await self.contacts.of_account(account)
+
+    async def remove(self, account: str, contact_id: str) -> Contact:
+        removed = await self.contacts.remove(account, contact_id)
+        if removed is None:
+            raise NotFound(f"account {account} has no contact {contact_id}")
+        return removed
+
+    async def remove_address(self, channel: ContactChannel, address: str) -> int:
+        """DEREG: this address stops being a contact of every account it was added to."""
+        found = await self.contacts.at_address(channel.value, address)
+        for account, contact_id in found:
+            await self.contacts.remove(account, contact_id)
+        return len(found)

@@ -35,6 +35,7 @@ from api.report_page import report_form, report_sent
 from api.reviews import ReviewController
 from api.subscriptions import ContactController, SubscriptionController
 from api.twilio_hooks import sms_inbound, sms_status
+from api.unsubscribe import unsubscribe, unsubscribe_page
 from api.web import live_events, lookup_page, outage_list, outage_page
 from publishers.channels import build_channels
 from publishers.templates import environment
@@ -156,6 +157,8 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             lookup_page,
             report_form,
             report_sent,
+            unsubscribe_page,
+            unsubscribe,
             live_events,
             compliance,
             archive,

@@ -37,7 +37,9 @@ class Channel:
     make_provider: Callable[[], Provider]
     texts: Texts
     tuning: ChannelTuning
-    # The customer's address on this channel; "" when they have none (settled as 'no_address').
-    address: Callable[[Customer], str]
+    # The customer's own address on this channel; "" when they have none (settled as
+    # 'no_address'). None: the registry holds none for this channel; only the account's verified
+    # contacts of the channel are reached.
+    address: Callable[[Customer], str] | None
     # What one message costs against the rate cap (an SMS: its segments).
     cost: Callable[[str], int]

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 
 from publishers.channel import Channel
+from publishers.email import email_channel
 from publishers.sms import sms_channel
 from schemas.clock import Clock
 from schemas.settings import Settings
@@ -13,6 +14,7 @@ ChannelFactory = Callable[[Settings, Redis, Clock], Channel]
 
 CHANNELS: dict[str, ChannelFactory] = {
     "sms": sms_channel,
+    "email": email_channel,
 }
 
 

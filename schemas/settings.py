@@ -113,6 +113,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     survey_threshold: float = 0.9
     # Contacts an account may have besides its registry phone (family, a property manager).
     max_contacts: int = 5
+    # The email channel: an SMTP server to hand messages to (none: the local outbox).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    email_from: str = "95598@notices.example.cn"
+    email_rate: float = 0.0
 
     @property
     def zone(self) -> ZoneInfo:
@@ -290,6 +298,14 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("SURVEY_THRESHOLD", "survey_threshold", _number(float)),
     # customers' own contacts
     Variable("MAX_CONTACTS", "max_contacts", _number(int, 0)),
+    # email
+    Variable("SMTP_HOST", "smtp_host", _text),
+    Variable("SMTP_PORT", "smtp_port", _number(int, 1)),
+    Variable("SMTP_USERNAME", "smtp_username", _text),
+    Variable("SMTP_PASSWORD", "smtp_password", _text),
+    Variable("SMTP_STARTTLS", "smtp_starttls", _flag),
+    Variable("EMAIL_FROM", "email_from", _text),
+    Variable("EMAIL_RATE", "email_rate", _number(float)),
     # public web and reports
     Variable("PUBLIC_RATE_LIMIT", "public_rate_limit", _number(int)),
     Variable("TRUSTED_PROXIES", "trusted_proxies", _networks),

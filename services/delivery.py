@@ -132,8 +132,9 @@ class Fanout:
         existing = notice.event is not NoticeEvent.NEW and await self.audience.has_audience(outage.id)
         rule = None if existing else audience_rule(outage, self.settings.temporary_audience)
         per_account = outage.kind in ACCOUNT_KINDS
+        address = self.spec.address or (lambda customer: "")
         return await self.audience.preview_reach(
-            self.customers, outage.id, outage.region, rule, per_account, self.optouts, self.spec.address
+            self.customers, outage.id, outage.region, rule, per_account, self.optouts, address
         )
 
     async def publish(self, notice: Notice, *, attempt: int = 0) -> HandOver:
@@ -144,7 +145,8 @@ class Fanout:
             await self._enqueue(notice, attempt)
             return TAKEN
         recipients = await self.resolve_audience(notice)
-        await self.ledger.set_recipients(outage.id, notice.id, recipients)
+        # A channel reaching contacts only counts each as it enters the ledger.
+        await self.ledger.set_recipients(outage.id, notice.id, recipients if self.spec.address else 0)
         s = self.settings
         # The notice itself must arrive its lead time ahead; a reminder, before the start.
         lead = s.lead_times.get(outage.kind)
@@ -169,7 +171,9 @@ class Fanout:
         return TAKEN
 
     async def _batches(self, outage_id: str) -> list[list[str]]:
-        return await self.audience.audience_batches(outage_id, self.spec.tuning.batch_size)
+        # A channel reaching contacts only sends for the accounts that have some on it.
+        contacts_of = None if self.spec.address else self.channel
+        return await self.audience.audience_batches(outage_id, self.spec.tuning.batch_size, contacts_of)
 
     async def _enqueue(self, notice: Notice, attempt: int) -> None:
         outage, channel = notice.outage, self.channel
@@ -228,10 +232,10 @@ class Sender:
         contacts = await self.contacts.of_accounts([c.account for c in present])
         private = outage.kind in ACCOUNT_KINDS
         for customer in present:
-            address = self.spec.address(customer)
+            address = self.spec.address(customer) if self.spec.address else None
             if address:
                 recipients.append(Recipient(customer.account, customer, address, customer.language))
-            else:
+            elif address is not None:
                 await self.ledger.advance(outage_id, notice_id, customer.account, "no_address", first=True)
             # The account's verified contacts on this channel, each its own entry in the ledger.
             for contact in contacts.get(customer.account, []):

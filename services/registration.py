@@ -13,6 +13,7 @@ import secrets
 import msgspec
 from arq.connections import ArqRedis
 
+from publishers.email import UNSUBSCRIBE_SECRET
 from schemas.clock import Clock
 from schemas.contacts import (
     CODE_DIGITS,
@@ -32,9 +33,12 @@ from schemas.contacts import (
 from schemas.customers import Customer, e164
 from schemas.errors import Conflict, NotFound, TooManyRequests, Unprocessable
 from schemas.settings import Settings
+from schemas.unsubscribe import unsubscribed
 from services.jobs import enqueue_message
 from store.contacts import ContactStore
 from store.customers import CustomerStore
+from store.optouts import OptOuts
+from store.secrets import deployment_secret
 
 # The ledger's "outage" of the messages carrying registration codes.
 REGISTRATION_CODES = "registration"
@@ -173,3 +177,12 @@ class RegistrationService:
         for account, contact_id in found:
             await self.contacts.remove(account, contact_id)
         return len(found)
+
+    async def unsubscribe(self, token: str) -> tuple[str, str]:
+        """A one-click unsubscribe link followed: its address gets nothing more on its channel."""
+        named = unsubscribed(await deployment_secret(self.queue, UNSUBSCRIBE_SECRET), token)
+        if named is None:
+            raise NotFound("this unsubscribe link is not one of ours", field="token", rule="signed")
+        channel, address = named
+        await OptOuts(self.queue, channel).set_opted_out(address, True)
+        return channel, address

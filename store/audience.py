@@ -24,9 +24,18 @@ class Audience:
     async def has_audience(self, outage_id: str) -> bool:
         return bool(await self.redis.exists(keys.audience(outage_id)))
 
-    async def audience_batches(self, outage_id: str, size: int) -> list[list[str]]:
-        """The audience in batches, in a stable order (sorted) so a re-run makes the same batches."""
-        members = sorted(m.decode() for m in await self.redis.smembers(keys.audience(outage_id)))
+    async def audience_batches(
+        self, outage_id: str, size: int, contacts_of: str | None = None
+    ) -> list[list[str]]:
+        """The audience in batches, in a stable order (sorted) so a re-run makes the same batches;
+        with `contacts_of`, only its accounts with contacts on that channel."""
+        if contacts_of is None:
+            raw = await self.redis.smembers(keys.audience(outage_id))
+        else:
+            raw = await self.redis.sinter(
+                [keys.audience(outage_id), keys.accounts_with_contacts(contacts_of)]
+            )
+        members = sorted(m.decode() for m in raw)
         return [members[i : i + size] for i in range(0, len(members), size)]
 
     async def told_by_report(self, outage_id: str, accounts: list[str]) -> list[bool]:

@@ -21,6 +21,7 @@ if redis.call('SISMEMBER', KEYS[2], ARGV[4]) == 1 then return 'exists' end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[4])
 redis.call('DEL', KEYS[3])
+redis.call('SADD', KEYS[4], ARGV[5])
 return 'added'
 """
 
@@ -54,8 +55,9 @@ class ContactStore:
                 keys.contacts(contact.account),
                 keys.contacts_at(contact.channel.value, contact.address),
                 keys.pending_registration(contact.account, contact.address),
+                keys.accounts_with_contacts(contact.channel.value),
             ],
-            args=[contact.id, _encode(contact), most, f"{contact.account}/{contact.id}"],
+            args=[contact.id, _encode(contact), most, f"{contact.account}/{contact.id}", contact.account],
         )
         return result.decode() if isinstance(result, bytes) else str(result)
 
@@ -68,6 +70,8 @@ class ContactStore:
             pipe.hdel(keys.contacts(account), contact_id)
             pipe.srem(keys.contacts_at(contact.channel.value, contact.address), f"{account}/{contact_id}")
             await pipe.execute()
+        if not any(c.channel is contact.channel for c in await self.of_account(account)):
+            await self.redis.srem(keys.accounts_with_contacts(contact.channel.value), account)
         return contact
 
     async def at_address(self, channel: str, address: str) -> list[tuple[str, str]]:

@@ -379,3 +379,14 @@ def pending_registration(account: str, address: str) -> str:
 def code_requests(kind: str, value: str) -> str:
     """How many registration codes an account or an address asked for in the current window."""
     return f"{PREFIX}:code-requests:{kind}:{value}"
+
+
+def deployment_secret(name: str) -> str:
+    """A random secret made once per deployment (shared by every process), e.g. for unsubscribe links."""
+    return f"{PREFIX}:secret:{name}"
+
+
+def accounts_with_contacts(channel: str) -> str:
+    """Accounts with at least one verified contact on a channel: a contacts-only channel's fan-out
+    goes to these of an outage's audience, not to every account of it."""
+    return f"{PREFIX}:accounts-with-contacts:{channel}"

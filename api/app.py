@@ -37,6 +37,7 @@ from api.subscriptions import ContactController, SubscriptionController
 from api.twilio_hooks import sms_inbound, sms_status
 from api.unsubscribe import unsubscribe, unsubscribe_page
 from api.web import live_events, lookup_page, outage_list, outage_page
+from api.webhooks import WebhookController
 from publishers.channels import build_channels
 from publishers.templates import environment
 from schemas.clock import Clock, clock_in
@@ -56,6 +57,7 @@ from services.public import PublicService
 from services.registration import RegistrationService
 from services.replies import ReplyService
 from services.reports import ReportService
+from services.webhooks import WebhookService
 
 # Public routes that do work per request: a search, a held-open live connection. The pages, feeds
 # and JSON are served from one shared render per version (api.cache), so popularity costs nothing
@@ -127,6 +129,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
     fault_reports = FaultReportService(service, redis)
     followups = FollowUpService(settings, redis, now, fault_reports)
     registration = RegistrationService(settings, redis, now)
+    webhooks = WebhookService(settings, redis, now)
     replies = ReplyService(service, redis, fault_reports, followups, registration)
     ivr = IvrService(settings, redis, now, fault_reports)
     dev = DevService(redis, now)
@@ -183,6 +186,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             SuspectedOutageController,
             SubscriptionController,
             ContactController,
+            WebhookController,
         ],
         dependencies={
             "caller": Provide(provide_caller),
@@ -194,6 +198,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
                 replies=replies,
                 fault_reports=fault_reports,
                 registration=registration,
+                webhooks=webhooks,
                 ivr=ivr,
                 dev=dev,
                 operations=operations,

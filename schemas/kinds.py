@@ -64,6 +64,8 @@ class Role(StrEnum):
     EMERGENCY = "emergency"
     # A 95598 agent or a partner system: files customers' fault reports, nothing else.
     AGENT = "agent"
+    # A partner system (a city emergency office, a property manager): registers webhooks.
+    PARTNER = "partner"
 
 
 class Status(StrEnum):

@@ -121,6 +121,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_starttls: bool = False
     email_from: str = "95598@notices.example.cn"
     email_rate: float = 0.0
+    # Partner webhooks: may they target private or loopback addresses (a test bench, a partner
+    # inside the utility's network), and how long one try may take.
+    webhook_allow_private: bool = False
+    webhook_timeout: float = 10.0
 
     @property
     def zone(self) -> ZoneInfo:
@@ -306,6 +310,9 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("SMTP_STARTTLS", "smtp_starttls", _flag),
     Variable("EMAIL_FROM", "email_from", _text),
     Variable("EMAIL_RATE", "email_rate", _number(float)),
+    # partner webhooks
+    Variable("WEBHOOK_ALLOW_PRIVATE", "webhook_allow_private", _flag),
+    Variable("WEBHOOK_TIMEOUT", "webhook_timeout", _number(float, 0.1)),
     # public web and reports
     Variable("PUBLIC_RATE_LIMIT", "public_rate_limit", _number(int)),
     Variable("TRUSTED_PROXIES", "trusted_proxies", _networks),

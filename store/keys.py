@@ -390,3 +390,16 @@ def accounts_with_contacts(channel: str) -> str:
     """Accounts with at least one verified contact on a channel: a contacts-only channel's fan-out
     goes to these of an outage's audience, not to every account of it."""
     return f"{PREFIX}:accounts-with-contacts:{channel}"
+
+
+def webhook(webhook_id: str) -> str:
+    return f"{PREFIX}:webhook:{webhook_id}"
+
+
+def webhook_secret(webhook_id: str) -> str:
+    return f"{PREFIX}:webhook-secret:{webhook_id}"
+
+
+def region_webhooks(region: str) -> str:
+    """Set of the webhook ids of a region (every partner key of it)."""
+    return f"{PREFIX}:region:{region}:webhooks"

@@ -117,6 +117,7 @@ async def keys(redis: ArqRedis, clock: FakeClock) -> Keys:
         ("reviewer2", REGION, {Role.REVIEWER}),
         ("emergency", REGION, {Role.EMERGENCY}),
         ("agent", REGION, {Role.AGENT}),
+        ("partner", REGION, {Role.PARTNER}),
         ("allroles", REGION, {Role.SUBMITTER, Role.REVIEWER, Role.EMERGENCY}),
         ("other", OTHER_REGION, {Role.SUBMITTER, Role.REVIEWER, Role.EMERGENCY}),
     ):

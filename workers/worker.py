@@ -17,11 +17,13 @@ from publishers.registry import PublisherRegistry
 from publishers.web import WebPublisher
 from schemas.clock import Clock
 from schemas.settings import Settings
+from schemas.webhooks import RETRY_PAUSES
 from services.delivery import Fanout, Sender
 from services.fault_reports import FaultReportService
 from services.followups import FollowUpService
 from services.jobs import PUBLISH_JOB, SEND_BATCH_JOB, SEND_MESSAGE_JOB
 from services.outages import OutageService
+from services.webhooks import DELIVER_WEBHOOK_JOB, WebhookPublisher, WebhookService
 from store.connection import connect
 from store.dispatch import DispatchLedger
 from store.jobs import job_lease
@@ -30,6 +32,7 @@ from workers.delivery import release_held, send_batch, send_message, sweep_stall
 from workers.publish import publish_notice, redispatch_lost
 from workers.repairs import repair_clocks
 from workers.timeline import fire_due
+from workers.webhooks import deliver_webhook
 
 # The publishers a test puts in place of the real ones (the fan-outs still run the sweep).
 RegistryFactory = Callable[[ArqRedis], PublisherRegistry]
@@ -70,6 +73,7 @@ def build_worker(
         fault_reports = FaultReportService(OutageService(settings, pool, clock), pool)
         ctx["fault_reports"] = fault_reports
         ctx["followups"] = FollowUpService(settings, pool, clock, fault_reports)
+        webhooks = ctx["webhooks"] = WebhookService(settings, pool, clock)
         built = channels(settings, pool, clock)
         fanouts = {c.name: Fanout(pool, settings, clock, c) for c in built}
         ctx["fanouts"] = fanouts
@@ -77,7 +81,9 @@ def build_worker(
         ctx["publishers"] = (
             publishers(pool)
             if publishers
-            else PublisherRegistry([WebPublisher(pool), IvrPublisher(pool), *fanouts.values()])
+            else PublisherRegistry(
+                [WebPublisher(pool), IvrPublisher(pool), *fanouts.values(), WebhookPublisher(webhooks)]
+            )
         )
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
@@ -93,6 +99,10 @@ def build_worker(
             func(leased(publish_notice), name=PUBLISH_JOB, keep_result=60, max_tries=20),
             # One per call and menu: a repeated key press does not send twice.
             func(leased(send_message), name=SEND_MESSAGE_JOB, keep_result=3600, max_tries=5),
+            # The first try and one per pause of the retry schedule (about a day).
+            func(
+                deliver_webhook, name=DELIVER_WEBHOOK_JOB, keep_result=3600, max_tries=len(RETRY_PAUSES) + 1
+            ),
             func(
                 leased(send_batch),
                 name=SEND_BATCH_JOB,

@@ -6,14 +6,16 @@ from typing import Annotated, Any
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, HeaderParameter
 
 from api.strict_body import strictly
 from schemas.contacts import Contact, SubscriptionRequest, Verification
 from schemas.errors import NotFound
 from schemas.keys import ApiKey
 from services.customers import CustomerService
-from services.registration import CodeSent, RegistrationService
+from services.registration import CodeSent, RegistrationService, VerifiedContact
+
+ContactToken = Annotated[str, HeaderParameter(name="X-Contact-Token", min_length=16, max_length=64)]
 
 
 class SubscriptionController(Controller):
@@ -68,8 +70,31 @@ class SubscriptionController(Controller):
         ],
         registration: NamedDependency[RegistrationService],
         request: Request[Any, Any, Any],
-    ) -> Contact:
+    ) -> VerifiedContact:
         return await registration.verify(await strictly(request, data))
+
+    @get(
+        "/{account:str}/{contact_id:str}",
+        summary="The contact's holder reads it (header X-Contact-Token: the token given at verification)",
+    )
+    async def read_own(
+        self,
+        account: FromPath[str],
+        contact_id: FromPath[str],
+        token: ContactToken,
+        registration: NamedDependency[RegistrationService],
+    ) -> Contact:
+        return await registration.own(account, contact_id, token)
+
+    @delete("/{account:str}/{contact_id:str}", summary="The contact's holder removes it", status_code=204)
+    async def remove_own(
+        self,
+        account: FromPath[str],
+        contact_id: FromPath[str],
+        token: ContactToken,
+        registration: NamedDependency[RegistrationService],
+    ) -> None:
+        await registration.remove_own(account, contact_id, token)
 
 
 class ContactController(Controller):

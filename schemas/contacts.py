@@ -9,6 +9,7 @@ from typing import Annotated
 
 import msgspec
 
+from schemas.kinds import NoticeEvent
 from schemas.outage import Input
 
 CODE_DIGITS = 6
@@ -35,6 +36,10 @@ class Contact(msgspec.Struct, frozen=True, kw_only=True):
     verified_at: datetime
     # Arrears, violation and theft stoppages name the account: only contacts who want them get them.
     private_notices: bool = True
+    # The notices it wants (new, postponed, restored ...); empty: every one.
+    events: list[NoticeEvent] = []
+    # sha256 of the token that lets the contact's holder read or remove it (given once, at verification).
+    token_sha256: str = ""
 
 
 class PendingRegistration(msgspec.Struct, frozen=True, kw_only=True):
@@ -42,6 +47,8 @@ class PendingRegistration(msgspec.Struct, frozen=True, kw_only=True):
     channel: ContactChannel
     address: str
     language: str
+    events: list[NoticeEvent] = []
+    private_notices: bool = True
     # sha256 of the code: a leaked store does not leak live codes.
     code_sha256: str
     expires_at: datetime
@@ -56,6 +63,10 @@ class SubscriptionRequest(Input):
     address: Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
     channel: ContactChannel = ContactChannel.SMS
     language: Language = "zh-CN"
+    # Only these notices (e.g. ["new", "restored"]); empty: every one.
+    events: list[NoticeEvent] = []
+    # Whether it gets the account's own stoppages (arrears, violation, theft).
+    private_notices: bool = True
 
 
 class Verification(Input):

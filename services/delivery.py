@@ -239,7 +239,12 @@ class Sender:
                 await self.ledger.advance(outage_id, notice_id, customer.account, "no_address", first=True)
             # The account's verified contacts on this channel, each its own entry in the ledger.
             for contact in contacts.get(customer.account, []):
-                if contact.channel.value == self.spec.name and (contact.private_notices or not private):
+                wanted = not contact.events or notice.event in contact.events
+                if (
+                    contact.channel.value == self.spec.name
+                    and wanted
+                    and (contact.private_notices or not private)
+                ):
                     key = f"{customer.account}/{contact.id}"
                     recipients.append(Recipient(key, customer, contact.address, contact.language))
         opted = await self.optouts.opted_out([r.address for r in recipients])

@@ -7,6 +7,7 @@ constant time, void after 5 wrong tries, and at most 3 are sent per account and 
 hour. Nothing is sent to a contact until it is verified.
 """
 
+import hmac
 import re
 import secrets
 
@@ -43,6 +44,17 @@ from store.secrets import deployment_secret
 # The ledger's "outage" of the messages carrying registration codes.
 REGISTRATION_CODES = "registration"
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+
+def shown(contact: Contact) -> Contact:
+    """A contact as answers show it: without its token's hash."""
+    return msgspec.structs.replace(contact, token_sha256="")
+
+
+class VerifiedContact(msgspec.Struct, kw_only=True):
+    contact: Contact
+    # Shown once: with it the contact's holder reads or removes it (header X-Contact-Token).
+    token: str
 
 
 class CodeSent(msgspec.Struct, kw_only=True):
@@ -105,6 +117,8 @@ class RegistrationService:
             channel=request.channel,
             address=address,
             language=request.language,
+            events=list(request.events),
+            private_notices=request.private_notices,
             code_sha256=code_digest(code),
             expires_at=now + CODE_TTL,
         )
@@ -122,7 +136,9 @@ class RegistrationService:
                               REGISTRATION_CODES, request_id)  # fmt: skip
         return CodeSent(sent_to=masked(customer.phone), expires_in_seconds=int(CODE_TTL.total_seconds()))
 
-    async def verify(self, verification: Verification, channel: ContactChannel | None = None) -> Contact:
+    async def verify(
+        self, verification: Verification, channel: ContactChannel | None = None
+    ) -> VerifiedContact:
         """The code matches: the address becomes a contact of the account."""
         pending = None
         address = verification.address.strip()
@@ -148,6 +164,7 @@ class RegistrationService:
                 msgspec.structs.replace(pending, attempts=tries), pending.expires_at - now
             )
             raise Unprocessable(f"wrong code ({MAX_ATTEMPTS - tries} tries left)", field="code", rule="match")
+        token = secrets.token_urlsafe(24)
         contact = Contact(
             id=secrets.token_hex(4),
             account=pending.account,
@@ -155,15 +172,38 @@ class RegistrationService:
             address=pending.address,
             language=pending.language,
             verified_at=now,
+            events=pending.events,
+            private_notices=pending.private_notices,
+            token_sha256=code_digest(token),
         )
         added = await self.contacts.add(contact, self.settings.max_contacts)
         if added != "added":
             await self.contacts.drop(pending.account, address)
             raise Conflict(f"not added: {added}", field="address", rule=added)
-        return contact
+        return VerifiedContact(contact=shown(contact), token=token)
 
     async def of_account(self, account: str) -> list[Contact]:
-        return await self.contacts.of_account(account)
+        return [shown(c) for c in await self.contacts.of_account(account)]
+
+    async def _held(self, account: str, contact_id: str, token: str) -> Contact:
+        """The contact, if `token` is the one given when it was verified (else 404: no oracle)."""
+        for contact in await self.contacts.of_account(account):
+            if (
+                contact.id == contact_id
+                and contact.token_sha256
+                and hmac.compare_digest(contact.token_sha256, code_digest(token))
+            ):
+                return contact
+        raise NotFound(
+            f"no contact {contact_id} of account {account} with this token", field="token", rule="token"
+        )
+
+    async def own(self, account: str, contact_id: str, token: str) -> Contact:
+        return shown(await self._held(account, contact_id, token))
+
+    async def remove_own(self, account: str, contact_id: str, token: str) -> None:
+        await self._held(account, contact_id, token)
+        await self.remove(account, contact_id)
 
     async def remove(self, account: str, contact_id: str) -> Contact:
         removed = await self.contacts.remove(account, contact_id)

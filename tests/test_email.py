@@ -69,7 +69,7 @@ async def test_an_email_contact_gets_each_notice_once_with_a_working_one_click_u
     verified = await client.post(
         "/api/v1/subscriptions/verify", json={"account": "A1", "address": "li@example.com", "code": code}
     )
-    assert verified.status_code == 201 and verified.json()["address"] == "li@example.com"
+    assert verified.status_code == 201 and verified.json()["contact"]["address"] == "li@example.com"
 
     outage = await submit_and_approve(
         client, keys, outage_body(clock(), title="Keyuan", scope={"feeders": ["F1"]})

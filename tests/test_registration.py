@@ -53,8 +53,13 @@ async def test_a_verified_family_phone_gets_the_accounts_notices_once_each(
     assert wrong.status_code == 422 and "code" in wrong.text and "4 tries left" in wrong.text
     verified = await client.post(VERIFY, json={"account": "A1", "address": FAMILY, "code": code})
     assert verified.status_code == 201, verified.text
-    contact = verified.json()
+    contact = verified.json()["contact"]
     assert contact["address"] == FAMILY and contact["channel"] == "sms"
+    token = verified.json()["token"]
+    own = f"{SUBSCRIBE}/A1/{contact['id']}"
+    assert (await client.get(own, headers={"X-Contact-Token": token})).json()["address"] == FAMILY
+    assert (await client.get(own, headers={"X-Contact-Token": "x" * 32})).status_code == 404
+    assert "token_sha256" not in verified.text or verified.json()["contact"]["token_sha256"] == ""
     # Replaying the code does nothing more.
     assert (
         await client.post(VERIFY, json={"account": "A1", "address": FAMILY, "code": code})
@@ -150,7 +155,9 @@ async def test_another_regions_key_cannot_list_or_remove_contacts(
 ) -> None:
     await client.post(SUBSCRIBE, json={"account": "A1", "address": FAMILY})
     code = await _code(redis, run_channels)
-    contact = (await client.post(VERIFY, json={"account": "A1", "address": FAMILY, "code": code})).json()
+    contact = (await client.post(VERIFY, json={"account": "A1", "address": FAMILY, "code": code})).json()[
+        "contact"
+    ]
     assert (
         await client.get("/api/v1/customers/A1/contacts", headers=keys.headers("other"))
     ).status_code == 404
@@ -174,3 +181,30 @@ async def test_max_contacts_per_account(
         await redis.delete(*[k async for k in redis.scan_iter(match="on:code-requests:*")])
     full = await client.post(SUBSCRIBE, json={"account": "A1", "address": FAMILY})
     assert full.status_code == 409 and "max_contacts" in full.text
+
+
+async def test_a_contact_gets_only_the_notices_it_chose_and_its_holder_can_remove_it(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any, customers: None
+) -> None:
+    from tests.bodies import fault_body, iso
+    from tests.flows import approve
+
+    await client.post(SUBSCRIBE, json={"account": "A1", "address": FAMILY, "events": ["restored"]})
+    code = await _code(redis, run_channels)
+    verified = (await client.post(VERIFY, json={"account": "A1", "address": FAMILY, "code": code})).json()
+    assert verified["contact"]["events"] == ["restored"]
+    outage = await submit_and_approve(client, keys, fault_body(clock(), scope={"feeders": ["F1"]}))
+    await run_channels()
+    assert [m for m in await _messages(redis, FAMILY) if m.outage_id == outage["id"]] == []
+    restored = {"type": "restored", "reason": "Repaired", "restored_at": iso(clock())}
+    await client.post(
+        f"/api/v1/outages/{outage['id']}/changes", json=restored, headers=keys.headers("submitter")
+    )
+    await approve(client, keys, outage["id"], "reviewer")
+    await run_channels()
+    [message] = [m for m in await _messages(redis, FAMILY) if m.outage_id == outage["id"]]
+    assert message.notice_id != "new"
+    own = f"{SUBSCRIBE}/A1/{verified['contact']['id']}"
+    assert (await client.delete(own, headers={"X-Contact-Token": "y" * 32})).status_code == 404
+    assert (await client.delete(own, headers={"X-Contact-Token": verified["token"]})).status_code == 204
+    assert (await client.get("/api/v1/customers/A1/contacts", headers=keys.headers("submitter"))).json() == []

@@ -37,9 +37,13 @@ class Channel:
     make_provider: Callable[[], Provider]
     texts: Texts
     tuning: ChannelTuning
-    # The customer's own address on this channel; "" when they have none (settled as
-    # 'no_address'). None: the registry holds none for this channel; only the account's verified
-    # contacts of the channel are reached.
-    address: Callable[[Customer], str] | None
+    # The customer's own address on this channel: "" when they have none (settled as
+    # 'no_address'), None when this channel does not reach them themselves (voice calls reach
+    # important customers only). No function: the registry holds no addresses for this channel;
+    # only the account's verified contacts of the channel are reached.
+    address: Callable[[Customer], str | None] | None
     # What one message costs against the rate cap (an SMS: its segments).
     cost: Callable[[str], int]
+    # Whom of an outage's audience the fan-out goes through: "all", "contacts" (accounts with
+    # contacts on this channel), "important_or_contacts" (those and important customers).
+    reach: str = "all"

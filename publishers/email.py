@@ -201,4 +201,5 @@ def email_channel(
         ),
         address=None,
         cost=lambda body: 1,
+        reach="contacts",
     )

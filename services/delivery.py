@@ -36,6 +36,7 @@ from schemas.deliveries import Reach
 from schemas.fanout import audience_rule, release_time
 from schemas.kinds import ACCOUNT_KINDS, NoticeEvent
 from schemas.notices import ORIGINAL_NOTICE, Notice, notice_of
+from schemas.outage import Outage
 from schemas.settings import Settings
 from services.jobs import batch_id, enqueue_batch
 from store.affected import AccountOutages
@@ -74,12 +75,9 @@ class Recipient(NamedTuple):
     customer: Customer
     address: str
     language: str
-
-    @property
-    def extra(self) -> bool:
-        """A contact beyond the account's own address: counted in the notice's recipients when it
-        first enters the ledger."""
-        return "/" in self.key
+    # Not among the notice's counted recipients (a contact; anyone on a channel that does not
+    # reach the whole audience): counted when it first enters the ledger.
+    extra: bool = False
 
 
 class SendOutcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -132,7 +130,11 @@ class Fanout:
         existing = notice.event is not NoticeEvent.NEW and await self.audience.has_audience(outage.id)
         rule = None if existing else audience_rule(outage, self.settings.temporary_audience)
         per_account = outage.kind in ACCOUNT_KINDS
-        address = self.spec.address or (lambda customer: "")
+        spec_address = self.spec.address
+
+        def address(customer: Customer) -> str:
+            return (spec_address(customer) or "") if spec_address else ""
+
         return await self.audience.preview_reach(
             self.customers, outage.id, outage.region, rule, per_account, self.optouts, address
         )
@@ -146,7 +148,7 @@ class Fanout:
             return TAKEN
         recipients = await self.resolve_audience(notice)
         # A channel reaching contacts only counts each as it enters the ledger.
-        await self.ledger.set_recipients(outage.id, notice.id, recipients if self.spec.address else 0)
+        await self.ledger.set_recipients(outage.id, notice.id, recipients if self.spec.reach == "all" else 0)
         s = self.settings
         # The notice itself must arrive its lead time ahead; a reminder, before the start.
         lead = s.lead_times.get(outage.kind)
@@ -163,21 +165,22 @@ class Fanout:
             if behind_original is not None:
                 release_at = behind_original
         if release_at is not None:
-            for index, accounts in enumerate(await self._batches(outage.id)):
+            for index, accounts in enumerate(await self._batches(outage)):
                 held = HeldBatch(self.channel, outage.id, notice.id, accounts)
                 await self.held.hold(batch_id(self.channel, outage.id, notice.id, index), held, release_at)
             return TAKEN
         await self._enqueue(notice, 0)
         return TAKEN
 
-    async def _batches(self, outage_id: str) -> list[list[str]]:
-        # A channel reaching contacts only sends for the accounts that have some on it.
-        contacts_of = None if self.spec.address else self.channel
-        return await self.audience.audience_batches(outage_id, self.spec.tuning.batch_size, contacts_of)
+    async def _batches(self, outage: Outage) -> list[list[str]]:
+        # A channel reaching contacts (or important customers) only batches those accounts.
+        return await self.audience.audience_batches(
+            outage.id, self.spec.tuning.batch_size, self.spec.reach, self.channel, outage.region
+        )
 
     async def _enqueue(self, notice: Notice, attempt: int) -> None:
         outage, channel = notice.outage, self.channel
-        for index, accounts in enumerate(await self._batches(outage.id)):
+        for index, accounts in enumerate(await self._batches(outage)):
             batch = HeldBatch(channel, outage.id, notice.id, accounts)
             await enqueue_batch(
                 self.redis,
@@ -234,7 +237,11 @@ class Sender:
         for customer in present:
             address = self.spec.address(customer) if self.spec.address else None
             if address:
-                recipients.append(Recipient(customer.account, customer, address, customer.language))
+                recipients.append(
+                    Recipient(
+                        customer.account, customer, address, customer.language, self.spec.reach != "all"
+                    )
+                )
             elif address is not None:
                 await self.ledger.advance(outage_id, notice_id, customer.account, "no_address", first=True)
             # The account's verified contacts on this channel, each its own entry in the ledger.
@@ -246,7 +253,7 @@ class Sender:
                     and (contact.private_notices or not private)
                 ):
                     key = f"{customer.account}/{contact.id}"
-                    recipients.append(Recipient(key, customer, contact.address, contact.language))
+                    recipients.append(Recipient(key, customer, contact.address, contact.language, True))
         opted = await self.optouts.opted_out([r.address for r in recipients])
         reachable = []
         for recipient, opted_out in zip(recipients, opted, strict=True):

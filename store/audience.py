@@ -25,16 +25,25 @@ class Audience:
         return bool(await self.redis.exists(keys.audience(outage_id)))
 
     async def audience_batches(
-        self, outage_id: str, size: int, contacts_of: str | None = None
+        self, outage_id: str, size: int, reach: str = "all", channel: str = "", region: str = ""
     ) -> list[list[str]]:
-        """The audience in batches, in a stable order (sorted) so a re-run makes the same batches;
-        with `contacts_of`, only its accounts with contacts on that channel."""
-        if contacts_of is None:
-            raw = await self.redis.smembers(keys.audience(outage_id))
+        """The audience in batches, in a stable order (sorted) so a re-run makes the same batches:
+        all of it, or (`reach`) its accounts with contacts on `channel`, or those and its
+        important customers."""
+        audience = keys.audience(outage_id)
+        if reach == "contacts":
+            raw = await self.redis.sinter([audience, keys.accounts_with_contacts(channel)])
+        elif reach == "important_or_contacts":
+            wanted = keys.scratch(f"reach:{secrets.token_hex(8)}")
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.sunionstore(
+                    wanted, [keys.important_customers(region), keys.accounts_with_contacts(channel)]
+                )
+                pipe.sinter([audience, wanted])
+                pipe.delete(wanted)
+                _, raw, _ = await pipe.execute()
         else:
-            raw = await self.redis.sinter(
-                [keys.audience(outage_id), keys.accounts_with_contacts(contacts_of)]
-            )
+            raw = await self.redis.smembers(audience)
         members = sorted(m.decode() for m in raw)
         return [members[i : i + size] for i in range(0, len(members), size)]
 

@@ -27,6 +27,8 @@ class FakeTwilio:
     def __init__(self) -> None:
         self.requests: list[dict[str, str]] = []
         self.created: list[dict[str, str]] = []
+        # Calls placed (Calls.json): To, From, Url, StatusCallback and the call's sid.
+        self.calls: list[dict[str, str]] = []
         self._plan: deque[tuple[int, int | None, bool]] = deque()
         self.number_errors: dict[str, tuple[int, int]] = {}
         # Seconds each accepted request takes, to keep a fan-out going long enough to interrupt.
@@ -105,6 +107,21 @@ class FakeTwilio:
                 expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
                 if self.headers.get("Authorization") != expected:
                     self._send(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                    return
+                if self.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json":
+                    # A call: placed at once; what the callee does the test plays through the webhooks.
+                    missing = [f for f in ("To", "From", "Url") if not form.get(f)]
+                    if missing:
+                        self._send(400, {"code": 21205, "message": f"missing {missing}", "status": 400})
+                        return
+                    sid = "CA" + secrets.token_hex(16)
+                    with fake._lock:
+                        fake.calls.append({**form, "sid": sid})
+                    self._send(201, {
+                        "sid": sid, "account_sid": ACCOUNT_SID, "to": form["To"], "from": form["From"],
+                        "status": "queued", "direction": "outbound-api", "api_version": "2010-04-01",
+                        "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/{sid}.json",
+                    })  # fmt: skip
                     return
                 if self.path != f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json":
                     self._send(404, {"code": 20404, "message": "not found", "status": 404})

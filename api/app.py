@@ -36,6 +36,7 @@ from api.reviews import ReviewController
 from api.subscriptions import ContactController, SubscriptionController
 from api.twilio_hooks import sms_inbound, sms_status
 from api.unsubscribe import unsubscribe, unsubscribe_page
+from api.voice_hooks import voice_confirm, voice_notice, voice_status
 from api.web import live_events, lookup_page, outage_list, outage_page
 from api.webhooks import WebhookController
 from publishers.channels import build_channels
@@ -57,6 +58,7 @@ from services.public import PublicService
 from services.registration import RegistrationService
 from services.replies import ReplyService
 from services.reports import ReportService
+from services.voice import VoiceService
 from services.webhooks import WebhookService
 
 # Public routes that do work per request: a search, a held-open live connection. The pages, feeds
@@ -130,6 +132,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
     followups = FollowUpService(settings, redis, now, fault_reports)
     registration = RegistrationService(settings, redis, now)
     webhooks = WebhookService(settings, redis, now)
+    voice = VoiceService(settings, redis, now)
     replies = ReplyService(service, redis, fault_reports, followups, registration)
     ivr = IvrService(settings, redis, now, fault_reports)
     dev = DevService(redis, now)
@@ -177,6 +180,9 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             calendar_feed,
             sms_status,
             sms_inbound,
+            voice_notice,
+            voice_confirm,
+            voice_status,
             OutageController,
             ReviewController,
             CustomerController,
@@ -199,6 +205,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
                 fault_reports=fault_reports,
                 registration=registration,
                 webhooks=webhooks,
+                voice=voice,
                 ivr=ivr,
                 dev=dev,
                 operations=operations,

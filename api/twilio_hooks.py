@@ -12,7 +12,7 @@ from schemas.settings import Settings
 from services.replies import ReplyService
 
 
-async def _signed_form(request: Request[Any, Any, Any], settings: Settings) -> dict[str, str]:
+async def signed_form(request: Request[Any, Any, Any], settings: Settings) -> dict[str, str]:
     if not settings.twilio_auth_token:
         raise NotFound("Twilio is not configured", rule="twilio_configured")
     return await verified_params(request, settings.public_base_url, settings.twilio_auth_token)
@@ -24,7 +24,7 @@ async def sms_status(
     settings: NamedDependency[Settings],
     replies: NamedDependency[ReplyService],
 ) -> None:
-    params = await _signed_form(request, settings)
+    params = await signed_form(request, settings)
     # Acknowledged whatever it says, so Twilio does not retry one we do not track.
     await replies.receipt(
         params.get("MessageSid", ""), params.get("MessageStatus", ""), params.get("ErrorCode", "")
@@ -37,7 +37,7 @@ async def sms_inbound(
     settings: NamedDependency[Settings],
     replies: NamedDependency[ReplyService],
 ) -> Response[str]:
-    params = await _signed_form(request, settings)
+    params = await signed_form(request, settings)
     text = await replies.answer(params.get("From", ""), params.get("Body", ""))
     twiml = MessagingResponse()
     if text:

@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 from publishers.channel import Channel
 from publishers.email import email_channel
 from publishers.sms import sms_channel
+from publishers.voice import voice_channel
 from schemas.clock import Clock
 from schemas.settings import Settings
 
@@ -15,6 +16,7 @@ ChannelFactory = Callable[[Settings, Redis, Clock], Channel]
 CHANNELS: dict[str, ChannelFactory] = {
     "sms": sms_channel,
     "email": email_channel,
+    "voice": voice_channel,
 }
 
 

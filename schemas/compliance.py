@@ -51,6 +51,13 @@ class NoticeRow(msgspec.Struct, kw_only=True):
     received_in_time_share: float | None = None
     survey_below_threshold: bool = False
     survey_comments: list[str] = []
+    # Calls to important customers: placed, confirmed (pressed 1), the last confirmation, and the
+    # lead time that confirmation left before the start (the rule's 24 hours of a temporary
+    # outage count from it).
+    calls: int = 0
+    calls_confirmed: int = 0
+    last_confirmed_at: datetime | None = None
+    confirmed_lead_hours: float | None = None
 
 
 class KindSummary(msgspec.Struct):
@@ -214,6 +221,20 @@ def with_follow_up(row: NoticeRow, reports: int, survey: SurveyCounts, threshold
         received_in_time_share=share,
         survey_below_threshold=share is not None and share < threshold,
         survey_comments=survey.comments,
+    )
+
+
+def with_calls(row: NoticeRow, counts: Mapping[str, int], confirmed_at: Sequence[datetime]) -> NoticeRow:
+    """The notice's row with its calls and when the last of them was confirmed."""
+    last = max(confirmed_at, default=None)
+    lead = None if last is None else round((row.starts_at - last) / timedelta(hours=1), 2)
+    placed = sum(counts.get(s, 0) for s in ("calling", "confirmed", "unconfirmed"))
+    return msgspec.structs.replace(
+        row,
+        calls=placed,
+        calls_confirmed=len(confirmed_at),
+        last_confirmed_at=last,
+        confirmed_lead_hours=lead,
     )
 
 

@@ -24,6 +24,8 @@ CODE_WINDOW = timedelta(hours=1)
 class ContactChannel(StrEnum):
     SMS = "sms"
     EMAIL = "email"
+    # A phone called with the notice (confirm by pressing 1), for those who prefer calls.
+    VOICE = "voice"
 
 
 class Contact(msgspec.Struct, frozen=True, kw_only=True):

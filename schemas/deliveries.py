@@ -29,6 +29,9 @@ class Delivery(msgspec.Struct, kw_only=True):
     same_phone: int = 0
     # Accounts with no address on the channel (no email address, say).
     no_address: int = 0
+    # Calls: placed, and confirmed by the callee pressing 1.
+    calling: int = 0
+    confirmed: int = 0
     retries: int = 0
     # Provider error code -> count, for failed and undelivered messages.
     error_codes: dict[str, int] = {}
@@ -69,6 +72,8 @@ def delivery_counts(counts: dict[str, int]) -> Delivery:
         removed=counts.get("removed", 0),
         same_phone=counts.get("same_phone", 0),
         no_address=counts.get("no_address", 0),
+        calling=counts.get("calling", 0),
+        confirmed=counts.get("confirmed", 0),
         retries=counts.get("retries", 0),
         error_codes=codes,
     )

@@ -79,4 +79,7 @@ STATUS_RANK = {
     "same_phone": 3,
     # The customer has no address on this channel (no email, say): nothing to send.
     "no_address": 3,
+    # A call placed, then the callee pressed 1.
+    "calling": 1,
+    "confirmed": 4,
 }

@@ -37,6 +37,9 @@ class ReviewItem(msgspec.Struct, kw_only=True):
     overdue: bool = False
     # Customers' fault reports the outage explained.
     reports: int = 0
+    # Important customers (ledger entries) whose calls about this notice were never confirmed:
+    # a person should call them.
+    unconfirmed_important: list[str] = []
 
 
 def review_item(outage: Outage, now: datetime, lead_times: Mapping[OutageKind, LeadTime]) -> ReviewItem:
@@ -61,6 +64,28 @@ def review_item(outage: Outage, now: datetime, lead_times: Mapping[OutageKind, L
         fault_minutes_left=fault_left,
         awaiting=missing_roles(outage),
         urgent=fault_left is not None and fault_left <= FAULT_ALARM_LEFT.total_seconds() / 60,
+    )
+
+
+def unconfirmed_item(outage: Outage, notice_id: str, accounts: list[str], now: datetime) -> ReviewItem:
+    """Not a notice to review: important customers whose calls went unconfirmed, to be called by a person."""
+    return ReviewItem(
+        outage_id=outage.id,
+        notice=notice_id,
+        version="",
+        change_type=None,
+        kind=outage.kind,
+        title=outage.title,
+        area_description=outage.area_description,
+        large_area=outage.large_area,
+        submitted_by=outage.submitted_by,
+        submitted_at=outage.submitted_at,
+        deadline=now,
+        minutes_left=0.0,
+        fault_minutes_left=None,
+        awaiting=[],
+        urgent=True,
+        unconfirmed_important=sorted(accounts),
     )
 
 

@@ -125,6 +125,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # inside the utility's network), and how long one try may take.
     webhook_allow_private: bool = False
     webhook_timeout: float = 10.0
+    # Calls not confirmed (no answer, voicemail, no key) are placed again after each of these
+    # pauses; then the notice is flagged for a person to call.
+    voice_retry_pauses: tuple[timedelta, ...] = (timedelta(minutes=10), timedelta(minutes=30))
 
     @property
     def zone(self) -> ZoneInfo:
@@ -313,6 +316,14 @@ ENVIRONMENT: tuple[Variable, ...] = (
     # partner webhooks
     Variable("WEBHOOK_ALLOW_PRIVATE", "webhook_allow_private", _flag),
     Variable("WEBHOOK_TIMEOUT", "webhook_timeout", _number(float, 0.1)),
+    # voice calls
+    Variable(
+        "VOICE_RETRIES",
+        "voice_retry_pauses",
+        lambda text, name: tuple(
+            parse_duration(part.strip(), name) for part in text.split(",") if part.strip()
+        ),
+    ),
     # public web and reports
     Variable("PUBLIC_RATE_LIMIT", "public_rate_limit", _number(int)),
     Variable("TRUSTED_PROXIES", "trusted_proxies", _networks),

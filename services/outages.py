@@ -11,7 +11,7 @@ from schemas.errors import Conflict
 from schemas.keys import ApiKey
 from schemas.kinds import OutageKind, Status
 from schemas.outage import ChangeRequest, HistoryEntry, Outage, OutageSubmission
-from schemas.reviews import ReviewItem, overdue_item, review_item
+from schemas.reviews import ReviewItem, overdue_item, review_item, unconfirmed_item
 from schemas.rules import is_active, review_deadline
 from schemas.settings import Settings
 from schemas.timeline import Event, Timed, fault_alarm_at, is_overdue
@@ -31,6 +31,7 @@ from store.customers import CustomerStore
 from store.fault_reports import FaultReportStore
 from store.outages import OutageStore
 from store.timeline import Timeline
+from store.voice import VoiceStore
 
 
 class OutageService:
@@ -169,6 +170,9 @@ class OutageService:
             outage = await self.store.get(outage_id)
             if is_overdue(outage, now):
                 items.append(overdue_item(outage, now))
+        # Important customers whose calls nobody confirmed: a person calls them.
+        for (outage_id, notice_id), entries in (await VoiceStore(self.redis).flagged(caller.region)).items():
+            items.append(unconfirmed_item(await self.store.get(outage_id), notice_id, entries, now))
         counts = await self.fault_reports.explained_counts([item.outage_id for item in items])
         items = [msgspec.structs.replace(i, reports=counts.get(i.outage_id, 0)) for i in items]
         return sorted(items, key=lambda item: item.deadline)

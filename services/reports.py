@@ -1,7 +1,7 @@
 """What dispatch centres read about published notices: the compliance report, the archive, the
 preview of a notice awaiting review, and the delivery of every published notice."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import msgspec
 from arq.connections import ArqRedis
@@ -12,6 +12,7 @@ from schemas.compliance import (
     NoticeRow,
     compliance_report,
     notice_rows,
+    with_calls,
     with_delivery,
     with_follow_up,
 )
@@ -27,6 +28,7 @@ from services.outages import OutageService
 from store.dispatch import DispatchLedger
 from store.followups import FollowUpStore
 from store.ledger import DeliveryLedger
+from store.voice import VoiceStore
 
 
 class ArchivedNotice(msgspec.Struct, kw_only=True):
@@ -55,6 +57,7 @@ class ReportService:
         self.ledgers = {c.name: DeliveryLedger(redis, c.name) for c in channels}
         self.dispatch = DispatchLedger(redis)
         self.follow_ups = FollowUpStore(redis)
+        self.voice = VoiceStore(redis)
 
     async def _published_in(
         self, caller: ApiKey, period_from: datetime, period_to: datetime
@@ -77,6 +80,15 @@ class ReportService:
             if row.notice == ORIGINAL_NOTICE:
                 survey = await self.follow_ups.counts(outage.id, row.notice)
                 row = with_follow_up(row, outage.reports, survey, self.settings.survey_threshold)
+            confirmations = await self.voice.confirmations(outage.id, row.notice)
+            if confirmations or "voice" in self.ledgers:
+                calls = (
+                    await self.ledgers["voice"].counts(outage.id, row.notice)
+                    if "voice" in self.ledgers
+                    else {}
+                )
+                moments = [datetime.fromtimestamp(t, UTC) for t in confirmations.values()]
+                row = with_calls(row, calls, moments)
             rows.append(row)
         return compliance_report(
             caller.region, period_from, period_to, rows, self.settings.delivery_threshold

@@ -403,3 +403,13 @@ def webhook_secret(webhook_id: str) -> str:
 def region_webhooks(region: str) -> str:
     """Set of the webhook ids of a region (every partner key of it)."""
     return f"{PREFIX}:region:{region}:webhooks"
+
+
+def voice_confirmed(outage_id: str, notice_id: str) -> str:
+    """Hash ledger entry -> when the callee pressed 1 (epoch seconds)."""
+    return f"{PREFIX}:voice-confirmed:{outage_id}:{notice_id}"
+
+
+def unconfirmed_calls(region: str) -> str:
+    """Set of 'outage|notice|entry' whose calls were never confirmed: a person should call."""
+    return f"{PREFIX}:region:{region}:unconfirmed-calls"

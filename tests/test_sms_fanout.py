@@ -33,7 +33,9 @@ Client = httpx.AsyncClient
 
 
 async def _outbox(redis: ArqRedis) -> list[Any]:
+    """The SMS in the outbox (calls and emails of the other channels are there too)."""
     _, messages = await Outbox(redis).page(0, 10_000)
+    messages = [m for m in messages if m.encoding not in ("voice", "email")]
     return messages
 
 

@@ -21,6 +21,7 @@ from tests.conftest import FakeClock, Keys
 from tests.customers import load, phone, row
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM, FakeTwilio
 from tests.flows import submit_and_approve
+from tests.ivr_caller import parse
 from workers.worker import build_worker
 
 PUBLIC = "https://notices.example.com"
@@ -358,3 +359,81 @@ async def test_reg_by_sms_adds_this_phone_after_the_account_holder_passes_on_the
     assert [c["address"] for c in contacts] == [family]
     assert "解除与1个户号" in await _inbound(client, family, "解绑")
     assert (await client.get("/api/v1/customers/A1/contacts", headers=keys.headers("submitter"))).json() == []
+
+
+async def _voice(client: httpx.AsyncClient, url: str, params: dict[str, str]) -> httpx.Response:
+    """Twilio asking one of the voice webhooks (`url` as the call was given it)."""
+    path = url.removeprefix(PUBLIC)
+    return await client.post(path, data=params, headers=_signed(url, params))
+
+
+async def test_important_customers_are_called_confirm_with_1_and_unconfirmed_calls_are_redialled_then_flagged(
+    client: httpx.AsyncClient, keys: Keys, clock: FakeClock, redis: ArqRedis, twilio_settings: Settings,
+    fake_twilio: FakeTwilio,
+) -> None:  # fmt: skip
+    from urllib.parse import parse_qs, urlsplit
+
+    from services.voice import VoiceService
+
+    await load(
+        redis, row("I1", phone(1), important=True), row("I2", phone(2), important=True), row("P1", phone(3))
+    )
+    outage_id = await _publish(
+        client, keys, outage_body(clock(), kind="temporary", days=2, scope={"feeders": ["F1"]})
+    )
+    await _run(twilio_settings, redis, clock)
+    calls = {c["To"]: c for c in fake_twilio.calls}
+    assert set(calls) == {phone(1), phone(2)}, "important customers only"
+    assert len(fake_twilio.messages_to(phone(3))) == 0, "a temporary outage's SMS goes to important customers"
+
+    # I1 answers, hears the notice and presses 1.
+    answered = await _voice(client, calls[phone(1)]["Url"], {"CallSid": calls[phone(1)]["sid"], "From": FROM})
+    said = parse(answered.text)
+    assert (
+        "Replacing switchgear" in said.all_text
+        and said.gather is not None
+        and "按1" in " ".join(said.gather_says)
+    )
+    confirmed = await _voice(
+        client, said.gather["action"], {"CallSid": calls[phone(1)]["sid"], "Digits": "1"}
+    )
+    assert "感谢您的确认" in confirmed.text
+    await _voice(
+        client,
+        calls[phone(1)]["StatusCallback"],
+        {"CallSid": calls[phone(1)]["sid"], "CallStatus": "completed"},
+    )
+
+    # I2 does not answer: called again after each VOICE_RETRIES pause, then flagged.
+    status_url = calls[phone(2)]["StatusCallback"]
+    await _voice(client, status_url, {"CallSid": calls[phone(2)]["sid"], "CallStatus": "no-answer"})
+    query = {k: v[0] for k, v in parse_qs(urlsplit(status_url).query).items()}
+    job_id = f"call:{outage_id}:new:{query['k']}:2"
+    assert await redis.exists(f"arq:job:{job_id}"), "the second call is queued"
+    voice = VoiceService(twilio_settings, redis, clock)
+    await voice.redial(outage_id, "new", query["k"], query["lang"], 2)
+    await voice.redial(outage_id, "new", query["k"], query["lang"], 3)
+    assert len([c for c in fake_twilio.calls if c["To"] == phone(2)]) == 3
+    last = [c for c in fake_twilio.calls if c["To"] == phone(2)][-1]
+    await _voice(client, last["StatusCallback"], {"CallSid": last["sid"], "CallStatus": "no-answer"})
+    queue = (await client.get("/api/v1/reviews", headers=keys.headers("reviewer"))).json()
+    flagged = [item for item in queue if item["unconfirmed_important"]]
+    assert [(i["outage_id"], i["unconfirmed_important"]) for i in flagged] == [(outage_id, ["I2"])]
+    deliveries = (
+        await client.get(f"/api/v1/outages/{outage_id}/deliveries", headers=keys.headers("reviewer"))
+    ).json()
+    voice_counts = deliveries["notices"][0]["channels"]["voice"]
+    assert (voice_counts["recipients"], voice_counts["confirmed"], voice_counts["unconfirmed"]) == (2, 1, 1)
+    window = {"region": "310115", "from": "2026-01-01T00:00:00+08:00", "to": "2027-01-01T00:00:00+08:00"}
+    report = (await client.get("/api/v1/compliance", params=window, headers=keys.headers("reviewer"))).json()
+    [row_] = [n for n in report["notices"] if n["outage_id"] == outage_id]
+    assert (row_["calls"], row_["calls_confirmed"]) == (2, 1) and row_[
+        "confirmed_lead_hours"
+    ] == pytest.approx(48, abs=0.1)
+    # A late confirmation takes the flag off.
+    late = await _voice(
+        client, last["Url"].replace("/notice?", "/confirm?"), {"CallSid": last["sid"], "Digits": "1"}
+    )
+    assert "感谢" in late.text
+    queue = (await client.get("/api/v1/reviews", headers=keys.headers("reviewer"))).json()
+    assert [item for item in queue if item["unconfirmed_important"]] == []

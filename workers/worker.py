@@ -23,6 +23,7 @@ from services.fault_reports import FaultReportService
 from services.followups import FollowUpService
 from services.jobs import PUBLISH_JOB, SEND_BATCH_JOB, SEND_MESSAGE_JOB
 from services.outages import OutageService
+from services.voice import REDIAL_JOB, VoiceService
 from services.webhooks import DELIVER_WEBHOOK_JOB, WebhookPublisher, WebhookService
 from store.connection import connect
 from store.dispatch import DispatchLedger
@@ -32,6 +33,7 @@ from workers.delivery import release_held, send_batch, send_message, sweep_stall
 from workers.publish import publish_notice, redispatch_lost
 from workers.repairs import repair_clocks
 from workers.timeline import fire_due
+from workers.voice import redial_call
 from workers.webhooks import deliver_webhook
 
 # The publishers a test puts in place of the real ones (the fan-outs still run the sweep).
@@ -74,6 +76,7 @@ def build_worker(
         ctx["fault_reports"] = fault_reports
         ctx["followups"] = FollowUpService(settings, pool, clock, fault_reports)
         webhooks = ctx["webhooks"] = WebhookService(settings, pool, clock)
+        ctx["voice"] = VoiceService(settings, pool, clock)
         built = channels(settings, pool, clock)
         fanouts = {c.name: Fanout(pool, settings, clock, c) for c in built}
         ctx["fanouts"] = fanouts
@@ -100,6 +103,7 @@ def build_worker(
             # One per call and menu: a repeated key press does not send twice.
             func(leased(send_message), name=SEND_MESSAGE_JOB, keep_result=3600, max_tries=5),
             # The first try and one per pause of the retry schedule (about a day).
+            func(redial_call, name=REDIAL_JOB, keep_result=3600, max_tries=3),
             func(
                 deliver_webhook, name=DELIVER_WEBHOOK_JOB, keep_result=3600, max_tries=len(RETRY_PAUSES) + 1
             ),

@@ -57,6 +57,9 @@ def test_readme_gives_the_defaults_settings_has() -> None:
         written = rows[variable.name]
         if isinstance(value, timedelta):
             assert parse_duration(written, variable.name) == value, (variable.name, written, value)
+        elif isinstance(value, tuple) and all(isinstance(v, timedelta) for v in value):
+            parsed = tuple(parse_duration(part, variable.name) for part in written.split(","))
+            assert parsed == value, (variable.name, written, value)
         else:
             assert written.startswith(_written(value)), (variable.name, written, value)
         checked += 1

@@ -130,3 +130,30 @@ async def test_without_smtp_emails_go_to_the_dev_outbox(
     _, messages = await Outbox(redis).page(0, 10)
     [email] = [m for m in messages if m.to == "wang@example.com"]
     assert email.outage_id == outage["id"] and "计划停电" in email.body and email.encoding == "email"
+
+
+async def test_sms_email_and_a_family_phone_each_get_a_notice_once(
+    client: Client, keys: Keys, clock: FakeClock, redis: ArqRedis, settings: Settings, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    mailing = msgspec.structs.replace(settings, smtp_host="127.0.0.1", smtp_port=port)
+    await load(redis, row("A1", phone(1)))
+    for address, channel in ((phone(50), "sms"), ("home@example.com", "email")):
+        await client.post(
+            "/api/v1/subscriptions", json={"account": "A1", "address": address, "channel": channel}
+        )
+        await _run(mailing, redis, clock)
+        _, sms = await Outbox(redis).page(0, 10)
+        code = re.search(r"验证码(\d{6})", sms[0].body).group(1)  # type: ignore[union-attr]
+        done = await client.post(
+            "/api/v1/subscriptions/verify", json={"account": "A1", "address": address, "code": code}
+        )
+        assert done.status_code == 201, done.text
+    outage = await submit_and_approve(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    # Published twice over (a re-run of the publish job, a worker restart): still once each.
+    await _run(mailing, redis, clock)
+    await _run(mailing, redis, clock)
+    _, messages = await Outbox(redis).page(0, 50)
+    notices = sorted(m.to for m in messages if m.outage_id == outage["id"])
+    assert notices == sorted([phone(1), phone(50)])
+    assert [to for _, to in inbox.envelopes] == [["home@example.com"]]

@@ -10,6 +10,7 @@ import msgspec
 from publishers.base import Provider
 from schemas.customers import Customer
 from schemas.notices import Notice
+from schemas.settings import Settings
 
 
 class ChannelTuning(msgspec.Struct, frozen=True, kw_only=True):
@@ -47,3 +48,15 @@ class Channel:
     # Whom of an outage's audience the fan-out goes through: "all", "contacts" (accounts with
     # contacts on this channel), "important_or_contacts" (those and important customers).
     reach: str = "all"
+
+
+def tuning(settings: Settings, *, rate: float, quiet_hours: bool) -> ChannelTuning:
+    """A channel's tuning: batches and concurrency as SMS's (SMS_BATCH_SIZE, SMS_CONCURRENCY,
+    SMS_RETRY_BASE), its own rate cap and quiet-hours rule."""
+    return ChannelTuning(
+        batch_size=settings.sms_batch_size,
+        concurrency=settings.sms_concurrency,
+        rate=rate,
+        retry_base=settings.sms_retry_base,
+        quiet_hours=quiet_hours,
+    )

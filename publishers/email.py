@@ -20,7 +20,7 @@ from publishers.base import (
     RetryableProviderError,
     SentMessage,
 )
-from publishers.channel import Channel, ChannelTuning
+from publishers.channel import Channel, tuning
 from publishers.sms_text import SmsTexts
 from publishers.templates import environment
 from schemas.clock import Clock
@@ -192,13 +192,7 @@ def email_channel(
         name="email",
         make_provider=(lambda: provider) if provider else (lambda: email_provider(settings, redis, clock)),
         texts=EmailTexts(settings.zone, settings.hotline, settings.public_base_url, settings.email_from),
-        tuning=ChannelTuning(
-            batch_size=settings.sms_batch_size,
-            concurrency=settings.sms_concurrency,
-            rate=settings.email_rate,
-            retry_base=settings.sms_retry_base,
-            quiet_hours=False,
-        ),
+        tuning=tuning(settings, rate=settings.email_rate, quiet_hours=False),
         address=None,
         cost=lambda body: 1,
         reach="contacts",

@@ -4,7 +4,7 @@ the customer's registry phone, a message costing its segments against SMS_RATE."
 from redis.asyncio import Redis
 
 from publishers.base import Provider
-from publishers.channel import Channel, ChannelTuning
+from publishers.channel import Channel, ChannelTuning, tuning
 from publishers.sms_providers.outbox import OutboxProvider
 from publishers.sms_providers.twilio import TwilioProvider
 from publishers.sms_text import SmsTexts
@@ -31,13 +31,7 @@ def sms_provider(settings: Settings, redis: Redis, clock: Clock) -> Provider:
 
 
 def sms_tuning(settings: Settings) -> ChannelTuning:
-    return ChannelTuning(
-        batch_size=settings.sms_batch_size,
-        concurrency=settings.sms_concurrency,
-        rate=settings.sms_rate,
-        retry_base=settings.sms_retry_base,
-        quiet_hours=True,
-    )
+    return tuning(settings, rate=settings.sms_rate, quiet_hours=True)
 
 
 def sms_texts(settings: Settings) -> SmsTexts:

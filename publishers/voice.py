@@ -19,7 +19,7 @@ from publishers.base import (
     RetryableProviderError,
     SentMessage,
 )
-from publishers.channel import Channel, ChannelTuning
+from publishers.channel import Channel, tuning
 from publishers.sms_text import SmsTexts
 from schemas.clock import Clock
 from schemas.customers import Customer
@@ -133,13 +133,7 @@ def voice_channel(
         name="voice",
         make_provider=(lambda: provider) if provider else (lambda: voice_provider(settings, redis, clock)),
         texts=SmsTexts(settings.zone, settings.hotline, signature=""),
-        tuning=ChannelTuning(
-            batch_size=settings.sms_batch_size,
-            concurrency=settings.sms_concurrency,
-            rate=0.0,
-            retry_base=settings.sms_retry_base,
-            quiet_hours=True,
-        ),
+        tuning=tuning(settings, rate=0.0, quiet_hours=True),
         address=_important,
         cost=lambda body: 1,
         reach="important_or_contacts",

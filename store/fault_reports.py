@@ -6,11 +6,11 @@ from typing import TypeVar
 
 import msgspec
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
 
 from schemas.fault_reports import FaultReport, RepairOrder, SuspectedOutage, accept_due, share_of
 from schemas.public import WebEvent
 from store import keys
+from store.documents import update_document
 
 T = TypeVar("T", RepairOrder, SuspectedOutage)
 
@@ -394,21 +394,4 @@ class FaultReportStore:
     async def _update(
         self, key: str, decoder: msgspec.msgpack.Decoder[T], change: Callable[[T], T | None]
     ) -> T | None:
-        """Read, change and write one document atomically (WATCH); None: missing, or `change`
-        declined (returned None); the stored document is then unchanged."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    if raw is None:
-                        return None
-                    changed = change(decoder.decode(raw))
-                    if changed is None:
-                        return None
-                    pipe.multi()
-                    pipe.set(key, _encode(changed))
-                    await pipe.execute()
-                    return changed
-                except WatchError:
-                    continue
+        return await update_document(self.redis, key, decoder, change)

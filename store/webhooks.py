@@ -4,10 +4,10 @@ from collections.abc import Callable
 
 import msgspec
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
 
 from schemas.webhooks import Webhook
 from store import keys
+from store.documents import update_document
 
 _encode = msgspec.msgpack.Encoder().encode
 _decoder = msgspec.msgpack.Decoder(Webhook)
@@ -46,18 +46,4 @@ class WebhookStore:
             await pipe.execute()
 
     async def update(self, webhook_id: str, change: Callable[[Webhook], Webhook]) -> Webhook | None:
-        key = keys.webhook(webhook_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    if raw is None:
-                        return None
-                    changed = change(_decoder.decode(raw))
-                    pipe.multi()
-                    pipe.set(key, _encode(changed))
-                    await pipe.execute()
-                    return changed
-                except WatchError:
-                    continue
+        return await update_document(self.redis, keys.webhook(webhook_id), _decoder, change)

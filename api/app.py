@@ -45,6 +45,7 @@ from schemas.clock import Clock, clock_in
 from schemas.rules import lead_time_description
 from schemas.settings import Settings, SettingsError
 from services.access import AccessService
+from services.area_subscriptions import AreaSubscriptionService
 from services.customers import CustomerService
 from services.dev import DevService
 from services.fault_reports import FaultReportService
@@ -133,6 +134,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
     registration = RegistrationService(settings, redis, now)
     webhooks = WebhookService(settings, redis, now)
     voice = VoiceService(settings, redis, now)
+    areas = AreaSubscriptionService(settings, redis, now)
     replies = ReplyService(service, redis, fault_reports, followups, registration)
     ivr = IvrService(settings, redis, now, fault_reports)
     dev = DevService(redis, now)
@@ -206,6 +208,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
                 registration=registration,
                 webhooks=webhooks,
                 voice=voice,
+                areas=areas,
                 ivr=ivr,
                 dev=dev,
                 operations=operations,

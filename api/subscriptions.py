@@ -9,9 +9,16 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath, HeaderParameter
 
 from api.strict_body import strictly
-from schemas.contacts import Contact, SubscriptionRequest, Verification
+from schemas.contacts import (
+    AreaConfirmation,
+    AreaSubscriptionRequest,
+    Contact,
+    SubscriptionRequest,
+    Verification,
+)
 from schemas.errors import NotFound
 from schemas.keys import ApiKey
+from services.area_subscriptions import AreaCodeSent, AreaConfirmed, AreaSubscriptionService
 from services.customers import CustomerService
 from services.registration import CodeSent, RegistrationService, VerifiedContact
 
@@ -72,6 +79,63 @@ class SubscriptionController(Controller):
         request: Request[Any, Any, Any],
     ) -> VerifiedContact:
         return await registration.verify(await strictly(request, data))
+
+    @post(
+        "/areas",
+        summary="Follow the public notices of a street address, feeder or transformer area (double opt-in)",
+        description=(
+            "No key. Give one of street_address, feeder, transformer_area of `region`, and the phone or email "
+            "to notify; a code goes to that phone or email, and nothing is sent until it comes back "
+            "(POST /api/v1/subscriptions/areas/confirm). Only public kinds are sent."
+        ),
+        status_code=202,
+    )
+    async def ask_area(
+        self,
+        data: Annotated[
+            AreaSubscriptionRequest,
+            Body(
+                examples=[
+                    Example(
+                        value={
+                            "region": "310115",
+                            "street_address": "张江路292号",
+                            "address": "+8613900000002",
+                        }
+                    )
+                ]
+            ),
+        ],
+        areas: NamedDependency[AreaSubscriptionService],
+        request: Request[Any, Any, Any],
+    ) -> AreaCodeSent:
+        return await areas.request(await strictly(request, data))
+
+    @post(
+        "/areas/confirm",
+        summary="Give the code sent to the phone or email: the subscription starts",
+        status_code=201,
+    )
+    async def confirm_area(
+        self,
+        data: Annotated[
+            AreaConfirmation, Body(examples=[Example(value={"id": "as_0123456789abcdef", "code": "123456"})])
+        ],
+        areas: NamedDependency[AreaSubscriptionService],
+        request: Request[Any, Any, Any],
+    ) -> AreaConfirmed:
+        return await areas.confirm(await strictly(request, data))
+
+    @delete(
+        "/areas/{subscription_id:str}", summary="Stop following an area (X-Contact-Token)", status_code=204
+    )
+    async def remove_area(
+        self,
+        subscription_id: FromPath[str],
+        token: ContactToken,
+        areas: NamedDependency[AreaSubscriptionService],
+    ) -> None:
+        await areas.remove(subscription_id, token)
 
     @get(
         "/{account:str}/{contact_id:str}",

@@ -83,9 +83,52 @@ def code_digest(code: str) -> str:
 
 def code_matches(code: str, pending: PendingRegistration, now: datetime) -> bool:
     """The code is the pending one's and still valid; compared in constant time."""
-    return now < pending.expires_at and hmac.compare_digest(code_digest(code), pending.code_sha256)
+    return code_matches_digest(code, pending.code_sha256, pending.expires_at, now)
+
+
+def code_matches_digest(code: str, digest: str, expires_at: datetime, now: datetime) -> bool:
+    return now < expires_at and hmac.compare_digest(code_digest(code), digest)
 
 
 def masked(phone: str) -> str:
     """A phone as told to someone who is not its holder: +86138****0001."""
     return phone[:-8] + "****" + phone[-4:] if len(phone) > 8 else "****"
+
+
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+
+
+class AreaSubscriptionRequest(Input):
+    """Anyone subscribes a phone or an email to the public notices of a street address, a feeder
+    or a transformer area of a region (one of the three)."""
+
+    region: Code
+    address: Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
+    channel: ContactChannel = ContactChannel.SMS
+    language: Language = "zh-CN"
+    street_address: Annotated[str, msgspec.Meta(min_length=2, max_length=200)] | None = None
+    feeder: Code | None = None
+    transformer_area: Code | None = None
+
+
+class AreaSubscription(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    region: str
+    channel: ContactChannel
+    address: str
+    language: str
+    # What it covers: the feeders and areas of the street address, or the one given.
+    feeders: list[str]
+    transformer_areas: list[str]
+    # What the subscriber asked for, as they wrote it.
+    asked_for: str
+    code_sha256: str
+    expires_at: datetime
+    attempts: int = 0
+    confirmed_at: datetime | None = None
+    token_sha256: str = ""
+
+
+class AreaConfirmation(Input):
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    code: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$")]

@@ -1,6 +1,6 @@
 """The queue's jobs as the services enqueue them: names, ids, arguments (workers/ runs them)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from arq.connections import ArqRedis
 
@@ -28,11 +28,21 @@ async def enqueue_publish(queue: ArqRedis, queue_name: str, outage_id: str, noti
 
 
 async def enqueue_message(
-    queue: ArqRedis, queue_name: str, phone: str, body: str, language: str, topic: str, request: str
+    queue: ArqRedis,
+    queue_name: str,
+    phone: str,
+    body: str,
+    language: str,
+    topic: str,
+    request: str,
+    *,
+    channel: str = "sms",
+    defer_until: datetime | None = None,
 ) -> None:
-    """One SMS outside a notice's fan-out (the phone menu's "send me this", a reporter's
-    acknowledgement, a restoration check, a survey): once per `topic` and `request` (the job id
-    and the ledger entry say so), on the delivery engine's path (opt-outs, rate cap, ledger)."""
+    """One message outside a notice's fan-out (the phone menu's "send me this", a reporter's
+    acknowledgement, a restoration check, a survey, an area subscriber's notice): once per
+    `topic` and `request` (the job id and the ledger entry say so), on the delivery engine's path
+    (opt-outs, rate cap, ledger) of `channel`; `body` is that channel's message form."""
     await queue.enqueue_job(
         SEND_MESSAGE_JOB,
         phone,
@@ -40,8 +50,10 @@ async def enqueue_message(
         language,
         topic,
         request,
-        _job_id=f"{topic}-sms:{request}",
+        channel,
+        _job_id=f"{topic}-{channel}:{request}",
         _queue_name=queue_name,
+        _defer_until=defer_until,
     )
 
 

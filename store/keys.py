@@ -413,3 +413,12 @@ def voice_confirmed(outage_id: str, notice_id: str) -> str:
 def unconfirmed_calls(region: str) -> str:
     """Set of 'outage|notice|entry' whose calls were never confirmed: a person should call."""
     return f"{PREFIX}:region:{region}:unconfirmed-calls"
+
+
+def area_subscription(subscription_id: str) -> str:
+    return f"{PREFIX}:area-subscription:{subscription_id}"
+
+
+def area_subscribers(region: str, level: str, code: str) -> str:
+    """Set of confirmed area subscription ids covering a feeder or transformer area."""
+    return f"{PREFIX}:area-subscribers:{region}:{level}:{code}"

@@ -99,7 +99,7 @@ async def test_archive_has_time_approver_channels_recipients_and_content(
     archive = (await client.get("/api/v1/archive", headers=keys.headers("reviewer"))).json()
     planned = next(a for a in archive if a["outage_id"] == ids["planned"])
     assert planned["approvers"] == ["reviewer"]
-    assert set(planned["channels"]) == {"web", "ivr", "sms", "email", "voice", "webhook"}
+    assert set(planned["channels"]) == {"web", "ivr", "sms", "email", "voice", "webhook", "area_subscribers"}
     assert planned["recipients"] == 2
     assert planned["content"]["zh-CN"].startswith("【国家电网】计划停电通知")
     assert planned["content"]["en"].startswith("State Grid:")

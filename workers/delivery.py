@@ -109,10 +109,10 @@ async def release_held(ctx: dict[str, Any]) -> int:
 
 
 async def send_message(
-    ctx: dict[str, Any], phone: str, body: str, language: str, topic: str, request: str
+    ctx: dict[str, Any], phone: str, body: str, language: str, topic: str, request: str, channel: str = "sms"
 ) -> str:
-    """One SMS outside a fan-out (services.jobs.enqueue_message), once per topic and request."""
-    sender: Sender = ctx["senders"]["sms"]
+    """One message outside a fan-out (services.jobs.enqueue_message), once per topic and request."""
+    sender: Sender = ctx["senders"][channel]
     outcome = await sender.send_one(phone, body, language, topic, request, ctx["job_id"])
     if outcome.retry_after is not None:
         raise Retry(defer=backoff(sender.spec.tuning.retry_base, ctx["job_try"], outcome.retry_after))

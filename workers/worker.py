@@ -18,6 +18,7 @@ from publishers.web import WebPublisher
 from schemas.clock import Clock
 from schemas.settings import Settings
 from schemas.webhooks import RETRY_PAUSES
+from services.area_subscriptions import AreaPublisher, AreaSubscriptionService
 from services.delivery import Fanout, Sender
 from services.fault_reports import FaultReportService
 from services.followups import FollowUpService
@@ -77,6 +78,7 @@ def build_worker(
         ctx["followups"] = FollowUpService(settings, pool, clock, fault_reports)
         webhooks = ctx["webhooks"] = WebhookService(settings, pool, clock)
         ctx["voice"] = VoiceService(settings, pool, clock)
+        areas = AreaSubscriptionService(settings, pool, clock)
         built = channels(settings, pool, clock)
         fanouts = {c.name: Fanout(pool, settings, clock, c) for c in built}
         ctx["fanouts"] = fanouts
@@ -85,7 +87,13 @@ def build_worker(
             publishers(pool)
             if publishers
             else PublisherRegistry(
-                [WebPublisher(pool), IvrPublisher(pool), *fanouts.values(), WebhookPublisher(webhooks)]
+                [
+                    WebPublisher(pool),
+                    IvrPublisher(pool),
+                    *fanouts.values(),
+                    WebhookPublisher(webhooks),
+                    AreaPublisher(areas),
+                ]
             )
         )
 

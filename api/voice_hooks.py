@@ -28,7 +28,8 @@ async def voice_confirm(
 ) -> Response[str]:
     params = await signed_form(request, settings)
     return Response(
-        await voice.confirm(_query(request), params.get("Digits", "")), media_type="application/xml"
+        await voice.confirm(_query(request), params.get("Digits", ""), params.get("To", "")),
+        media_type="application/xml",
     )
 
 

@@ -18,15 +18,18 @@ from schemas.settings import Settings
 from store.contacts import ContactStore
 from store.customers import CustomerStore
 from store.ledger import DeliveryLedger
+from store.optouts import OptOuts
 from store.outages import OutageStore
 from store.voice import VoiceStore
 
 log = structlog.get_logger("services.voice")
 REDIAL_JOB = "redial_call"
 WORDS = {
-    "zh-CN": {"confirm": "确认收到此通知请按1。", "thanks": "感谢您的确认，再见。", "again": "本通知将再次播放。"},
-    "en": {"confirm": "To confirm you received this notice, press 1.", "thanks": "Thank you. Goodbye.",
-           "again": "Here is the notice again."},
+    "zh-CN": {"confirm": "确认收到此通知请按1，不再接收停电通知电话请按9。", "thanks": "感谢您的确认，再见。",
+              "again": "本通知将再次播放。", "stopped": "您将不再接收停电通知电话，短信通知不受影响。再见。"},
+    "en": {"confirm": "To confirm you received this notice, press 1. To get no more outage calls, press 9.",
+           "thanks": "Thank you. Goodbye.", "again": "Here is the notice again.",
+           "stopped": "You will get no more outage calls; text messages still come. Goodbye."},
 }  # fmt: skip
 
 
@@ -59,6 +62,7 @@ class VoiceService:
         self.contacts = ContactStore(redis)
         self.ledger = DeliveryLedger(redis, "voice")
         self.store = VoiceStore(redis)
+        self.optouts = OptOuts(redis, "voice")
         self.texts = SmsTexts(settings.zone, settings.hotline, signature="")
 
     def _say(self, twiml: VoiceResponse | Gather, text: str, language: str) -> None:
@@ -87,9 +91,15 @@ class VoiceService:
         twiml.hangup()
         return str(twiml)
 
-    async def confirm(self, query: dict[str, str], digits: str) -> str:
+    async def confirm(self, query: dict[str, str], digits: str, called: str = "") -> str:
+        """1: confirmed. 9: the called number gets no more calls (its own opt-out, SMS unaffected)."""
         call = CallRef(query)
         twiml = VoiceResponse()
+        if digits == "9" and called:
+            await self.optouts.set_opted_out(called, True)
+            self._say(twiml, WORDS[call.language]["stopped"], call.language)
+            twiml.hangup()
+            return str(twiml)
         if digits != "1":
             self._say(twiml, WORDS[call.language]["again"], call.language)
             twiml.redirect(

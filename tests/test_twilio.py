@@ -437,3 +437,31 @@ async def test_important_customers_are_called_confirm_with_1_and_unconfirmed_cal
     assert "感谢" in late.text
     queue = (await client.get("/api/v1/reviews", headers=keys.headers("reviewer"))).json()
     assert [item for item in queue if item["unconfirmed_important"]] == []
+
+
+async def test_nine_in_a_call_stops_further_calls_but_not_sms(
+    client: httpx.AsyncClient, keys: Keys, clock: FakeClock, redis: ArqRedis, twilio_settings: Settings,
+    fake_twilio: FakeTwilio,
+) -> None:  # fmt: skip
+    await load(redis, row("I1", phone(1), important=True))
+    await _publish(client, keys, outage_body(clock(), kind="temporary", days=2, scope={"feeders": ["F1"]}))
+    await _run(twilio_settings, redis, clock)
+    [call] = fake_twilio.calls
+    said = parse((await _voice(client, call["Url"], {"CallSid": call["sid"], "To": phone(1)})).text)
+    assert said.gather is not None and "按9" in " ".join(said.gather_says)
+    stopped = await _voice(
+        client, said.gather["action"], {"CallSid": call["sid"], "Digits": "9", "To": phone(1)}
+    )
+    assert "不再接收停电通知电话" in stopped.text
+    second = await _publish(
+        client,
+        keys,
+        outage_body(clock(), kind="temporary", days=2, external_id="T2", scope={"feeders": ["F1"]}),
+    )
+    await _run(twilio_settings, redis, clock)
+    assert len(fake_twilio.calls) == 1, "no second call"
+    assert len(fake_twilio.messages_to(phone(1))) == 2, "SMS still come"
+    deliveries = (
+        await client.get(f"/api/v1/outages/{second}/deliveries", headers=keys.headers("reviewer"))
+    ).json()
+    assert deliveries["notices"][0]["channels"]["voice"]["opted_out"] == 1

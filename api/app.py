@@ -33,6 +33,7 @@ from api.outages import OutageController
 from api.public_api import public_outages
 from api.report_page import report_form, report_sent
 from api.reviews import ReviewController
+from api.subscribe_page import subscribe_form, subscribe_sent, subscribe_verified
 from api.subscriptions import ContactController, SubscriptionController
 from api.twilio_hooks import sms_inbound, sms_status
 from api.unsubscribe import unsubscribe, unsubscribe_page
@@ -65,7 +66,7 @@ from services.webhooks import WebhookService
 # Public routes that do work per request: a search, a held-open live connection. The pages, feeds
 # and JSON are served from one shared render per version (api.cache), so popularity costs nothing
 # and is never refused: thousands of customers behind one carrier NAT or CDN address read them.
-LIMITED_PREFIXES = ("/lookup", "/events", "/report", "/api/v1/subscriptions")
+LIMITED_PREFIXES = ("/lookup", "/events", "/report", "/subscribe", "/api/v1/subscriptions")
 
 
 def _is_limited(request: Request[Any, Any, Any]) -> bool:
@@ -165,6 +166,9 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             lookup_page,
             report_form,
             report_sent,
+            subscribe_form,
+            subscribe_sent,
+            subscribe_verified,
             unsubscribe_page,
             unsubscribe,
             live_events,

@@ -22,7 +22,7 @@ def _body(status_code: int, detail: str, extra: dict[str, Any]) -> dict[str, Any
 
 
 # Public pages a customer opens in a browser: an error there is a page, not JSON.
-_PAGES = ("/outages", "/lookup", "/report")
+_PAGES = ("/outages", "/lookup", "/report", "/subscribe")
 _PAGE_TEXT = {
     404: ("没有这条停电信息", "No such outage notice",
           "链接可能有误，或这条信息已不再显示。", "The link may be wrong, or the notice is no longer shown."),

@@ -56,6 +56,8 @@ class NoticeRow(msgspec.Struct, kw_only=True):
     # outage count from it).
     calls: int = 0
     calls_confirmed: int = 0
+    # Every per-customer channel: recipients and messages handed over (SMS, email, voice).
+    by_channel: dict[str, dict[str, int]] = {}
     last_confirmed_at: datetime | None = None
     confirmed_lead_hours: float | None = None
 
@@ -222,6 +224,18 @@ def with_follow_up(row: NoticeRow, reports: int, survey: SurveyCounts, threshold
         survey_below_threshold=share is not None and share < threshold,
         survey_comments=survey.comments,
     )
+
+
+def with_channels(row: NoticeRow, counts: Mapping[str, Mapping[str, int]]) -> NoticeRow:
+    handed = ("accepted", "sent", "delivered", "undelivered", "calling", "confirmed")
+    return msgspec.structs.replace(
+        row,
+        by_channel={
+            name: {"recipients": c.get("recipients", 0), "handed_over": sum(c.get(s, 0) for s in handed),
+                   "opted_out": c.get("opted_out", 0)}
+            for name, c in counts.items()
+        },
+    )  # fmt: skip
 
 
 def with_calls(row: NoticeRow, counts: Mapping[str, int], confirmed_at: Sequence[datetime]) -> NoticeRow:

@@ -13,6 +13,7 @@ from schemas.compliance import (
     compliance_report,
     notice_rows,
     with_calls,
+    with_channels,
     with_delivery,
     with_follow_up,
 )
@@ -80,6 +81,10 @@ class ReportService:
             if row.notice == ORIGINAL_NOTICE:
                 survey = await self.follow_ups.counts(outage.id, row.notice)
                 row = with_follow_up(row, outage.reports, survey, self.settings.survey_threshold)
+            row = with_channels(
+                row,
+                {name: await ledger.counts(outage.id, row.notice) for name, ledger in self.ledgers.items()},
+            )
             confirmations = await self.voice.confirmations(outage.id, row.notice)
             if confirmations or "voice" in self.ledgers:
                 calls = (

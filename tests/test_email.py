@@ -88,6 +88,13 @@ async def test_an_email_contact_gets_each_notice_once_with_a_working_one_click_u
     ).json()
     email = deliveries["notices"][0]["channels"]["email"]
     assert (email["recipients"], email["accepted"]) == (1, 1)
+    window = {"region": "310115", "from": "2026-01-01T00:00:00+08:00", "to": "2027-01-01T00:00:00+08:00"}
+    compliance = (
+        await client.get("/api/v1/compliance", params=window, headers=keys.headers("reviewer"))
+    ).json()
+    [row_] = [n for n in compliance["notices"] if n["outage_id"] == outage["id"]]
+    assert row_["by_channel"]["email"] == {"recipients": 1, "handed_over": 1, "opted_out": 0}
+    assert row_["by_channel"]["sms"]["handed_over"] == 2
 
     link = re.match(r"<(.+)>", mail["List-Unsubscribe"]).group(1)  # type: ignore[union-attr]
     path = link.removeprefix(mailing.public_base_url)

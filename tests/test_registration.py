@@ -208,3 +208,21 @@ async def test_a_contact_gets_only_the_notices_it_chose_and_its_holder_can_remov
     assert (await client.delete(own, headers={"X-Contact-Token": "y" * 32})).status_code == 404
     assert (await client.delete(own, headers={"X-Contact-Token": verified["token"]})).status_code == 204
     assert (await client.get("/api/v1/customers/A1/contacts", headers=keys.headers("submitter"))).json() == []
+
+
+async def test_the_subscribe_page_adds_a_contact_in_two_steps(
+    client: Client, redis: ArqRedis, run_channels: Any, customers: None
+) -> None:
+    page = await client.get("/subscribe")
+    assert page.status_code == 200 and 'id="subscribe-form"' in page.text
+    sent = await client.post("/subscribe", data={"account": "A1", "address": FAMILY, "channel": "sms"})
+    assert sent.status_code == 202 and "+86138****0001" in sent.text and 'id="verify-form"' in sent.text
+    code = await _code(redis, run_channels)
+    bad = await client.post("/subscribe/verify", data={"account": "A1", "address": FAMILY, "code": "12"})
+    assert bad.status_code == 400 and "code" in bad.text
+    done = await client.post("/subscribe/verify", data={"account": "A1", "address": FAMILY, "code": code})
+    assert done.status_code == 201 and 'id="contact-token"' in done.text
+    unknown = await client.post(
+        "/subscribe", data={"account": "NOBODY", "address": FAMILY}, params={"lang": "en"}
+    )
+    assert unknown.status_code == 422 and "NOBODY" in unknown.text

@@ -1,6 +1,7 @@
 """The public "add a contact" page (/subscribe): the same two steps as POST /api/v1/subscriptions
 and /verify, for a browser; the code goes to the account's registered phone."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -42,6 +43,31 @@ async def subscribe_form(
     return Template(template_name="web/subscribe.html", context=_page(request, settings, clock, lang))
 
 
+async def _step(
+    request: Request[Any, Any, Any],
+    settings: Settings,
+    clock: Clock,
+    lang: str | None,
+    form: dict[str, str],
+    step: Callable[[], Awaitable[dict[str, Any]]],
+    status_code: int,
+) -> Template:
+    """One step of the page: its result shown, or the form again naming what was wrong."""
+    try:
+        shown = await step()
+    except msgspec.ValidationError as exc:
+        problem, status_code = str(exc), 400
+        shown = {"form": form, "problem": problem}
+    except ServiceError as exc:
+        problem, status_code = exc.detail, exc.status_code
+        shown = {"form": form, "problem": problem}
+    return Template(
+        template_name="web/subscribe.html",
+        context=_page(request, settings, clock, lang, **shown),
+        status_code=status_code,
+    )
+
+
 @post("/subscribe", include_in_schema=False, status_code=202)
 async def subscribe_sent(
     request: Request[Any, Any, Any],
@@ -52,22 +78,16 @@ async def subscribe_sent(
 ) -> Template:
     form = await _form(request)
     language = "en" if lang == "en" else "zh-CN"
-    wanted = {
-        "account": form["account"],
-        "address": form["address"],
-        "channel": form["channel"] or "sms",
-        "language": language,
-    }
-    try:
-        sent = await registration.request(msgspec.convert(wanted, SubscriptionRequest))
-    except msgspec.ValidationError as exc:
-        return Template(template_name="web/subscribe.html", status_code=400,
-                        context=_page(request, settings, clock, lang, form=form, problem=str(exc)))  # fmt: skip
-    except ServiceError as exc:
-        return Template(template_name="web/subscribe.html", status_code=exc.status_code,
-                        context=_page(request, settings, clock, lang, form=form, problem=exc.detail))  # fmt: skip
-    context = _page(request, settings, clock, lang, form=form, sent=sent)
-    return Template(template_name="web/subscribe.html", context=context, status_code=202)
+
+    async def ask() -> dict[str, Any]:
+        wanted = {"account": form["account"], "address": form["address"], "channel": form["channel"] or "sms",
+                  "language": language}  # fmt: skip
+        return {
+            "form": form,
+            "sent": await registration.request(msgspec.convert(wanted, SubscriptionRequest)),
+        }
+
+    return await _step(request, settings, clock, lang, form, ask, 202)
 
 
 @post("/subscribe/verify", include_in_schema=False, status_code=201)
@@ -79,14 +99,10 @@ async def subscribe_verified(
     lang: Query = None,
 ) -> Template:
     form = await _form(request)
-    try:
+
+    async def verify() -> dict[str, Any]:
         verification = msgspec.convert({k: form[k] for k in ("account", "address", "code")}, Verification)
         verified = await registration.verify(verification)
-    except msgspec.ValidationError as exc:
-        return Template(template_name="web/subscribe.html", status_code=400,
-                        context=_page(request, settings, clock, lang, form=form, problem=str(exc)))  # fmt: skip
-    except ServiceError as exc:
-        return Template(template_name="web/subscribe.html", status_code=exc.status_code,
-                        context=_page(request, settings, clock, lang, form=form, problem=exc.detail))  # fmt: skip
-    context = _page(request, settings, clock, lang, contact=verified.contact, token=verified.token)
-    return Template(template_name="web/subscribe.html", context=context, status_code=201)
+        return {"contact": verified.contact, "token": verified.token}
+
+    return await _step(request, settings, clock, lang, form, verify, 201)

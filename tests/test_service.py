@@ -210,5 +210,6 @@ def test_one_ctrl_c_stops_the_service_with_a_live_page_open(service: tuple[str, 
             time.sleep(0.05)
         stopped = time.monotonic() - started
     print(f"\nstopped {stopped:.2f} s after Ctrl-C")
-    assert stopped < 2.5, stopped
+    # When slow, the service's own log says which part kept it (worker, store, API).
+    assert stopped < 2.5, (stopped, log.read_text()[-3000:])
     assert "Traceback" not in log.read_text()

@@ -30,13 +30,17 @@ class DevService:
     def __init__(self, redis: Redis, clock: Clock) -> None:
         self.redis = redis
         self.clock = clock
-        self.ledger = DeliveryLedger(redis, "sms")
+        # The outbox keeps every channel's messages; each one's status is in its channel's ledger.
+        self.ledgers = {name: DeliveryLedger(redis, name) for name in ("sms", "email", "voice")}
 
     async def outbox(self, offset: int, limit: int) -> OutboxPage:
         """A page of the outbox, newest first, each message with its ledger status; and what
         quiet hours hold back."""
         total, messages = await Outbox(self.redis).page(offset, limit)
-        statuses = await self.ledger.statuses([(m.outage_id, m.notice_id, m.account) for m in messages])
+        statuses = []
+        for m in messages:
+            ledger = self.ledgers.get(m.encoding, self.ledgers["sms"])
+            statuses.append(await ledger.status_of(m.outage_id, m.notice_id, m.account))
         held, release = await HeldBatches(self.redis).held_summary()
         return OutboxPage(total, list(zip(messages, statuses, strict=True)), held, release)
 

@@ -46,3 +46,9 @@ class PreconditionRequired(ServiceError):
 
 class TooManyRequests(ServiceError):
     status_code = 429
+
+
+class NotReplicated(ServiceError):
+    """Written on the primary, not yet on the replicas the deployment asks for: not acknowledged."""
+
+    status_code = 503

@@ -128,6 +128,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Calls not confirmed (no answer, voicemail, no key) are placed again after each of these
     # pauses; then the notice is flagged for a person to call.
     voice_retry_pauses: tuple[timedelta, ...] = (timedelta(minutes=10), timedelta(minutes=30))
+    # A write is acknowledged (201/200) only once this many replicas have it (WAIT), within
+    # redis_replica_timeout; else 503. 0: the primary's own write (and its AOF) is enough.
+    redis_min_replicas: int = 0
+    redis_replica_timeout: float = 1.0
 
     @property
     def zone(self) -> ZoneInfo:
@@ -260,6 +264,8 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("DATA_DIR", "data_dir", lambda text, name: Path(text)),
     Variable("REDIS_APPENDFSYNC", "redis_appendfsync", _one_of("always", "everysec")),
     Variable("REDIS_TIMEOUT", "redis_timeout", _number(float, 0.001)),
+    Variable("REDIS_MIN_REPLICAS", "redis_min_replicas", _number(int)),
+    Variable("REDIS_REPLICA_TIMEOUT", "redis_replica_timeout", _number(float, 0.001)),
     Variable("QUEUE_NAME", "queue_name", _text),
     Variable("JOB_TIMEOUT", "job_timeout", parse_duration),
     Variable("JOB_LEASE", "job_lease", _positive_duration),

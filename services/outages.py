@@ -7,7 +7,7 @@ import msgspec
 from arq.connections import ArqRedis
 
 from schemas.clock import Clock
-from schemas.errors import Conflict
+from schemas.errors import Conflict, NotReplicated
 from schemas.keys import ApiKey
 from schemas.kinds import OutageKind, Status
 from schemas.outage import ChangeRequest, HistoryEntry, Outage, OutageSubmission
@@ -30,6 +30,7 @@ from services.jobs import enqueue_publish
 from store.customers import CustomerStore
 from store.fault_reports import FaultReportStore
 from store.outages import OutageStore
+from store.replication import replicas_having_writes
 from store.timeline import Timeline
 from store.voice import VoiceStore
 
@@ -65,6 +66,7 @@ class OutageService:
                 alarm = fault_alarm_at(stored)
                 if alarm is not None:
                     await Timeline(self.redis).schedule(stored.id, Timed(Event.FAULT_ALARM, alarm))
+                await self.acknowledged()
                 return stored, True
             existing = stored
         if not same_submission(existing, submission):
@@ -75,6 +77,8 @@ class OutageService:
                 rule="unique_per_centre",
                 outage_id=existing.id,
             )
+        # A resend after a 503 is answered only once the replicas have the record too.
+        await self.acknowledged()
         return existing, False
 
     async def get(self, outage_id: str, caller: ApiKey) -> Outage:
@@ -93,7 +97,24 @@ class OutageService:
             await enqueue_publish(
                 self.redis, self.settings.queue_name, transition.outage.id, transition.published_notice
             )
+        await self.acknowledged()
         return transition.outage
+
+    async def acknowledged(self) -> None:
+        """The writes so far are on REDIS_MIN_REPLICAS replicas, or NotReplicated (503): a write
+        answered 201/200 must survive the loss of the primary."""
+        wanted = self.settings.redis_min_replicas
+        if wanted <= 0:
+            return
+        timeout_ms = int(self.settings.redis_replica_timeout * 1000)
+        having = await replicas_having_writes(self.redis, wanted, timeout_ms)
+        if having < wanted:
+            raise NotReplicated(
+                f"written on the primary but only {having} of {wanted} replica(s) have it after "
+                f"{timeout_ms} ms: not acknowledged; sending the same request again is safe",
+                rule="replicated",
+                replicas=having,
+            )
 
     async def revise(self, outage_id: str, submission: OutageSubmission, caller: ApiKey) -> Outage:
         now = self.clock()

@@ -422,3 +422,8 @@ def area_subscription(subscription_id: str) -> str:
 def area_subscribers(region: str, level: str, code: str) -> str:
     """Set of confirmed area subscription ids covering a feeder or transformer area."""
     return f"{PREFIX}:area-subscribers:{region}:{level}:{code}"
+
+
+def replication_probe() -> str:
+    """A counter written before WAIT: replicas having it have every write made before it."""
+    return f"{PREFIX}:replication-probe"

@@ -1,0 +1,91 @@
+"""REDIS_MIN_REPLICAS: a write is answered 201/200 only once that many replicas have it, else a
+503 that says so; with a real replica process attached, and without."""
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+import redis.asyncio as aioredis
+from arq.connections import ArqRedis
+
+from schemas.settings import Settings
+from store import keys as store_keys
+from store.embedded import EmbeddedRedis
+from tests.asgi import app_client
+from tests.bodies import outage_body
+from tests.conftest import FakeClock, Keys
+
+
+@pytest.fixture
+def replicated(settings: Settings) -> Settings:
+    return msgspec.structs.replace(settings, redis_min_replicas=1, redis_replica_timeout=0.3)
+
+
+@pytest.fixture
+def replica_server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path / "replica")
+    server.start()
+    yield server
+    server.stop()
+
+
+async def _attach(replica: EmbeddedRedis, primary: EmbeddedRedis) -> aioredis.Redis:
+    # The primary syncs a new replica at once (its default waits 5 s to batch replicas).
+    on_primary = aioredis.Redis.from_url(primary.url)
+    await on_primary.config_set("repl-diskless-sync-delay", 0)
+    await on_primary.aclose()
+    client: aioredis.Redis = aioredis.Redis.from_url(replica.url)
+    await client.config_set("masterauth", primary.password)
+    await client.execute_command("REPLICAOF", "127.0.0.1", str(primary.port))
+    for _ in range(300):
+        if (await client.info("replication")).get("master_link_status") == "up":
+            return client
+        await asyncio.sleep(0.05)
+    raise AssertionError("the replica did not connect")
+
+
+@pytest.fixture
+async def replica(
+    replica_server: EmbeddedRedis, redis_server: EmbeddedRedis, redis: ArqRedis
+) -> AsyncIterator[aioredis.Redis]:
+    client = await _attach(replica_server, redis_server)
+    yield client
+    await client.execute_command("REPLICAOF", "NO", "ONE")
+    await client.aclose()
+
+
+async def test_without_the_replica_a_submission_is_a_503_and_a_resend_is_acknowledged_once_replicated(
+    replicated: Settings, redis: ArqRedis, clock: FakeClock, keys: Keys, replica_server: EmbeddedRedis,
+    redis_server: EmbeddedRedis,
+) -> None:  # fmt: skip
+    body = outage_body(clock())
+    async with app_client(replicated, redis, clock) as client:
+        refused = await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))
+        assert refused.status_code == 503, refused.text
+        assert "0 of 1 replica" in refused.text and "replicated" in refused.text
+        replica = await _attach(replica_server, redis_server)
+        try:
+            resent = await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))
+            assert resent.status_code == 200, resent.text
+            assert await replica.exists(store_keys.outage(resent.json()["id"])), "the replica has the record"
+        finally:
+            await replica.execute_command("REPLICAOF", "NO", "ONE")
+            await replica.aclose()
+
+
+async def test_with_a_replica_submissions_and_approvals_are_acknowledged(
+    replicated: Settings, redis: ArqRedis, clock: FakeClock, keys: Keys, replica: aioredis.Redis
+) -> None:
+    async with app_client(replicated, redis, clock) as client:
+        created = await client.post(
+            "/api/v1/outages", json=outage_body(clock()), headers=keys.headers("submitter")
+        )
+        assert created.status_code == 201, created.text
+        approved = await client.post(
+            f"/api/v1/outages/{created.json()['id']}/approve",
+            headers={**keys.headers("reviewer"), "If-Match": created.headers["ETag"]},
+        )
+        assert approved.status_code == 200, approved.text
+    assert int(await replica.get("on:replication-probe") or 0) >= 2

@@ -127,7 +127,7 @@ def _constant(value: Any) -> Any:
 def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) -> Litestar:
     now: Clock = clock or clock_in(settings.zone)
     service = OutageService(settings, redis, now)
-    customers = CustomerService(redis)
+    customers = CustomerService(redis, settings)
     public = PublicService(redis)
     reports = ReportService(service, redis, build_channels(settings, redis, now))
     fault_reports = FaultReportService(service, redis)

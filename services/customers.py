@@ -10,6 +10,8 @@ from itertools import islice
 from redis.asyncio import Redis
 
 from schemas.customers import Customer, ImportReport, RowProblem, customer_rows, validate_rows
+from schemas.settings import Settings
+from services.acknowledged import acknowledged
 from store.customers import CustomerStore
 
 # A report lists this many rejected rows; `rejected` still counts them all.
@@ -85,12 +87,16 @@ async def import_customers(
 
 
 class CustomerService:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, settings: Settings | None = None) -> None:
         self.redis = redis
+        self.settings = settings or Settings()
         self.store = CustomerStore(redis)
 
     async def import_lines(self, lines: Iterable[str], region: str | None) -> ImportReport:
-        return await import_customers(self.redis, lines, region)
+        report = await import_customers(self.redis, lines, region)
+        # The report is the import's acknowledgement: on the replicas too (REDIS_MIN_REPLICAS).
+        await acknowledged(self.redis, self.settings)
+        return report
 
     async def in_region(self, account: str, region: str) -> Customer | None:
         """The customer, if the registry holds the account in `region` (else None: not this key's)."""

@@ -7,7 +7,7 @@ import msgspec
 from arq.connections import ArqRedis
 
 from schemas.clock import Clock
-from schemas.errors import Conflict, NotReplicated
+from schemas.errors import Conflict
 from schemas.keys import ApiKey
 from schemas.kinds import OutageKind, Status
 from schemas.outage import ChangeRequest, HistoryEntry, Outage, OutageSubmission
@@ -26,11 +26,11 @@ from schemas.workflow import (
     same_submission,
     submit,
 )
+from services.acknowledged import acknowledged
 from services.jobs import enqueue_publish
 from store.customers import CustomerStore
 from store.fault_reports import FaultReportStore
 from store.outages import OutageStore
-from store.replication import replicas_having_writes
 from store.timeline import Timeline
 from store.voice import VoiceStore
 
@@ -101,20 +101,7 @@ class OutageService:
         return transition.outage
 
     async def acknowledged(self) -> None:
-        """The writes so far are on REDIS_MIN_REPLICAS replicas, or NotReplicated (503): a write
-        answered 201/200 must survive the loss of the primary."""
-        wanted = self.settings.redis_min_replicas
-        if wanted <= 0:
-            return
-        timeout_ms = int(self.settings.redis_replica_timeout * 1000)
-        having = await replicas_having_writes(self.redis, wanted, timeout_ms)
-        if having < wanted:
-            raise NotReplicated(
-                f"written on the primary but only {having} of {wanted} replica(s) have it after "
-                f"{timeout_ms} ms: not acknowledged; sending the same request again is safe",
-                rule="replicated",
-                replicas=having,
-            )
+        await acknowledged(self.redis, self.settings)
 
     async def revise(self, outage_id: str, submission: OutageSubmission, caller: ApiKey) -> Outage:
         now = self.clock()

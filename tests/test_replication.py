@@ -89,3 +89,24 @@ async def test_with_a_replica_submissions_and_approvals_are_acknowledged(
         )
         assert approved.status_code == 200, approved.text
     assert int(await replica.get("on:replication-probe") or 0) >= 2
+
+
+async def test_a_customer_import_is_acknowledged_only_once_replicated(
+    replicated: Settings, redis: ArqRedis, clock: FakeClock, keys: Keys, replica_server: EmbeddedRedis,
+    redis_server: EmbeddedRedis,
+) -> None:  # fmt: skip
+    from tests.customers import HEADER, phone, row
+
+    content = (HEADER + row("A1", phone(1))).encode()
+    headers = {**keys.headers("submitter"), "content-type": "text/csv"}
+    async with app_client(replicated, redis, clock) as client:
+        refused = await client.post("/api/v1/customers/import", content=content, headers=headers)
+        assert refused.status_code == 503 and "replica" in refused.text
+        replica = await _attach(replica_server, redis_server)
+        try:
+            again = await client.post("/api/v1/customers/import", content=content, headers=headers)
+            assert again.status_code == 200, again.text
+            assert await replica.exists(store_keys.customer("A1"))
+        finally:
+            await replica.execute_command("REPLICAOF", "NO", "ONE")
+            await replica.aclose()

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -67,11 +68,14 @@ def review_item(outage: Outage, now: datetime, lead_times: Mapping[OutageKind, L
     )
 
 
-def unconfirmed_item(outage: Outage, notice_id: str, accounts: list[str], now: datetime) -> ReviewItem:
-    """Not a notice to review: important customers whose calls went unconfirmed, to be called by a person."""
+def _follow_up_item(
+    outage: Outage, notice: str, deadline: datetime, now: datetime, **flags: Any
+) -> ReviewItem:
+    """Not a notice to review (no version to approve): something about a published outage a
+    person must act on."""
     return ReviewItem(
         outage_id=outage.id,
-        notice=notice_id,
+        notice=notice,
         version="",
         change_type=None,
         kind=outage.kind,
@@ -80,31 +84,19 @@ def unconfirmed_item(outage: Outage, notice_id: str, accounts: list[str], now: d
         large_area=outage.large_area,
         submitted_by=outage.submitted_by,
         submitted_at=outage.submitted_at,
-        deadline=now,
-        minutes_left=0.0,
+        deadline=deadline,
+        minutes_left=minutes_left(deadline, now),
         fault_minutes_left=None,
         awaiting=[],
-        urgent=True,
-        unconfirmed_important=sorted(accounts),
+        **flags,
     )
+
+
+def unconfirmed_item(outage: Outage, notice_id: str, accounts: list[str], now: datetime) -> ReviewItem:
+    """Important customers whose calls went unconfirmed, to be called by a person."""
+    return _follow_up_item(outage, notice_id, now, now, urgent=True, unconfirmed_important=sorted(accounts))
 
 
 def overdue_item(outage: Outage, now: datetime) -> ReviewItem:
     assert outage.ends_at is not None
-    return ReviewItem(
-        outage_id=outage.id,
-        notice="overdue",
-        version="",
-        change_type=None,
-        kind=outage.kind,
-        title=outage.title,
-        area_description=outage.area_description,
-        large_area=outage.large_area,
-        submitted_by=outage.submitted_by,
-        submitted_at=outage.submitted_at,
-        deadline=outage.ends_at,
-        minutes_left=minutes_left(outage.ends_at, now),
-        fault_minutes_left=None,
-        awaiting=[],
-        overdue=True,
-    )
+    return _follow_up_item(outage, "overdue", outage.ends_at, now, overdue=True)

@@ -3,7 +3,6 @@ nobody confirms: the call is placed again after each VOICE_RETRIES pause, then t
 flagged in the review queue for a person to call."""
 
 from datetime import timedelta
-from urllib.parse import urlencode
 
 import structlog
 from arq.connections import ArqRedis
@@ -11,7 +10,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from publishers.base import MessageRef
 from publishers.sms_text import SmsTexts
-from publishers.voice import calls
+from publishers.voice import call_query, calls
 from schemas.clock import Clock
 from schemas.notices import notice_of
 from schemas.settings import Settings
@@ -48,8 +47,9 @@ class CallRef:
         return self.entry.partition("/")[0]
 
     def query(self, attempt: int | None = None) -> str:
-        return urlencode({"o": self.outage_id, "n": self.notice_id, "k": self.entry, "lang": self.language,
-                          "try": attempt or self.attempt})  # fmt: skip
+        # The same query the call was placed with (publishers/voice.py writes it).
+        ref = MessageRef(self.outage_id, self.notice_id, self.entry, self.language)
+        return call_query(ref, attempt or self.attempt)
 
 
 class VoiceService:

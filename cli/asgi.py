@@ -9,12 +9,14 @@ from litestar import Litestar
 from api.app import create_app
 from schemas.settings import settings_from_env
 from services.logs import configure_logging
-from store.connection import connect
+from store.connection import connect_store
 
 
 def app() -> Litestar:
     configure_logging()
     settings = settings_from_env()
-    if settings.redis_url is None:
-        raise RuntimeError("several API processes need REDIS_URL (serve sets it for its embedded Redis)")
-    return create_app(settings, connect(settings.redis_url, settings.redis_timeout))
+    if not settings.external_store:
+        raise RuntimeError(
+            "several API processes need REDIS_URL or REDIS_SENTINELS (serve sets REDIS_URL for its embedded Redis)"
+        )
+    return create_app(settings, connect_store(settings))

@@ -35,7 +35,7 @@ from services.live import Broadcaster
 from services.logs import configure_logging
 from services.outages import OutageService
 from store.api_keys import ApiKeyStore
-from store.connection import connect
+from store.connection import connect, connect_store
 from store.customers import CustomerStore
 from store.embedded import EmbeddedRedis, EmbeddedRedisError, die_with_parent, running_url
 
@@ -47,12 +47,15 @@ def _redis_dir(settings: Settings) -> Path:
 @asynccontextmanager
 async def _connected(settings: Settings) -> AsyncIterator[ArqRedis]:
     """REDIS_URL, else the service's running embedded server, else one started for this command."""
-    url = settings.redis_url or running_url(_redis_dir(settings))
     embedded = None
-    if url is None:
-        embedded = EmbeddedRedis(_redis_dir(settings), appendfsync=settings.redis_appendfsync)
-        url = embedded.start()
-    redis = connect(url, settings.redis_timeout)
+    if settings.external_store:
+        redis = connect_store(settings)
+    else:
+        url = running_url(_redis_dir(settings))
+        if url is None:
+            embedded = EmbeddedRedis(_redis_dir(settings), appendfsync=settings.redis_appendfsync)
+            url = embedded.start()
+        redis = connect(url, settings.redis_timeout)
     try:
         yield redis
     finally:
@@ -62,8 +65,7 @@ async def _connected(settings: Settings) -> AsyncIterator[ArqRedis]:
 
 
 async def _load_demo(settings: Settings) -> None:
-    assert settings.redis_url is not None
-    redis = connect(settings.redis_url, settings.redis_timeout)
+    redis = connect_store(settings)
     try:
         for line in await load_demo(OutageService(settings, redis, clock_in(settings.zone))):
             print(line, flush=True)
@@ -72,8 +74,7 @@ async def _load_demo(settings: Settings) -> None:
 
 
 async def _serve_api(settings: Settings, on_exit: Callable[[], None] | None = None) -> None:
-    assert settings.redis_url is not None
-    redis = connect(settings.redis_url, settings.redis_timeout)
+    redis = connect_store(settings)
     try:
         app = create_app(settings, redis)
         config = uvicorn.Config(
@@ -116,7 +117,6 @@ def proxy_trust(settings: Settings) -> dict[str, Any]:
 
 def run_api(settings: Settings, demo: bool, on_exit: Callable[[], None] | None = None) -> None:
     """The API in this process, or API_PROCESSES processes of cli.asgi:app sharing the port."""
-    assert settings.redis_url is not None
     if demo:
         asyncio.run(_load_demo(settings))
     print(f"API docs: http://{settings.host}:{settings.port}/schema/swagger", flush=True)
@@ -129,7 +129,8 @@ def run_api(settings: Settings, demo: bool, on_exit: Callable[[], None] | None =
     if settings.api_processes == 1:
         asyncio.run(_serve_api(settings, on_exit))
         return
-    os.environ["REDIS_URL"] = settings.redis_url
+    if settings.redis_url is not None:
+        os.environ["REDIS_URL"] = settings.redis_url
     os.environ["DEV_PAGES"] = "1" if settings.dev_pages else "0"
     uvicorn.run(
         "cli.asgi:app", factory=True, workers=settings.api_processes, host=settings.host, port=settings.port,
@@ -153,12 +154,11 @@ def serve(settings: Settings, demo: bool) -> None:
     if problem is not None:
         raise StartProblem(problem)
     embedded = None
-    if settings.redis_url is None:
+    if not settings.external_store:
         embedded = EmbeddedRedis(_redis_dir(settings), appendfsync=settings.redis_appendfsync)
         settings = msgspec.structs.replace(settings, redis_url=embedded.start())
         print(f"embedded Redis at {settings.redis_url}, AOF in {_redis_dir(settings)}", flush=True)
-    assert settings.redis_url is not None
-    worker = KeptWorker({**os.environ, "REDIS_URL": settings.redis_url})
+    worker = KeptWorker({**os.environ, **({"REDIS_URL": settings.redis_url} if settings.redis_url else {})})
     # uvicorn re-raises the signal it stopped on once it has shut down; as KeyboardInterrupt it
     # reaches the cleanup below instead of killing the process with the children still running.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -423,8 +423,8 @@ class StartProblem(RuntimeError):
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "api":
-        if settings.redis_url is None:
-            print("settings: the api command needs REDIS_URL", file=sys.stderr)
+        if not settings.external_store:
+            print("settings: the api command needs REDIS_URL or REDIS_SENTINELS", file=sys.stderr)
             return 2
         problem = port_problem(settings.host, settings.port)
         if problem is not None:
@@ -436,9 +436,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         serve(settings.with_dev_pages() if demo else settings, demo)
         return 0
     if args.command == "worker":
-        if settings.redis_url is None:
+        if not settings.external_store:
             print(
-                "settings: the worker command needs REDIS_URL (serve starts its own worker)", file=sys.stderr
+                "settings: the worker command needs REDIS_URL or REDIS_SENTINELS (serve starts its own worker)",
+                file=sys.stderr,
             )
             return 2
         from workers.__main__ import main as worker_main

@@ -132,6 +132,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # redis_replica_timeout; else 503. 0: the primary's own write (and its AOF) is enough.
     redis_min_replicas: int = 0
     redis_replica_timeout: float = 1.0
+    # A Sentinel deployment: the sentinels' host:port, the name they monitor the primary by, their
+    # password, and the data servers' password. Set, it replaces redis_url: every process asks the
+    # sentinels for the primary and asks again after a failover.
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_sentinel_master: str = "outage-notice"
+    redis_sentinel_password: str | None = None
+    redis_password: str | None = None
+
+    @property
+    def external_store(self) -> bool:
+        """Redis/Valkey is run by someone else (REDIS_URL or sentinels), not embedded by `serve`."""
+        return self.redis_url is not None or bool(self.redis_sentinels)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -230,6 +242,20 @@ def _networks(text: str, name: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _host_ports(text: str, name: str) -> tuple[tuple[str, int], ...]:
+    found = []
+    for item in (i.strip() for i in text.split(",")):
+        if not item:
+            continue
+        host, colon, port = item.rpartition(":")
+        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingsError(f"{name}: {item!r} is not host:port (e.g. 10.0.0.7:26379)")
+        found.append((host.strip("[]"), int(port)))
+    if not found:
+        raise SettingsError(f"{name}={text!r}: expected host:port[,host:port...]")
+    return tuple(found)
+
+
 def _text(text: str, name: str) -> str:
     return text
 
@@ -266,6 +292,10 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("REDIS_TIMEOUT", "redis_timeout", _number(float, 0.001)),
     Variable("REDIS_MIN_REPLICAS", "redis_min_replicas", _number(int)),
     Variable("REDIS_REPLICA_TIMEOUT", "redis_replica_timeout", _number(float, 0.001)),
+    Variable("REDIS_SENTINELS", "redis_sentinels", _host_ports),
+    Variable("REDIS_SENTINEL_MASTER", "redis_sentinel_master", _text),
+    Variable("REDIS_SENTINEL_PASSWORD", "redis_sentinel_password", _text),
+    Variable("REDIS_PASSWORD", "redis_password", _text),
     Variable("QUEUE_NAME", "queue_name", _text),
     Variable("JOB_TIMEOUT", "job_timeout", parse_duration),
     Variable("JOB_LEASE", "job_lease", _positive_duration),

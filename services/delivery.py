@@ -51,6 +51,9 @@ from store.outages import OutageStore
 from store.rate import RateLimiter
 
 log = structlog.get_logger("services.delivery")
+# A claim the replicas did not confirm is not sent; the batch tries again after this (the replica
+# is catching up, or a failover is under way).
+UNREPLICATED_PAUSE = timedelta(seconds=2)
 
 
 class BatchOutcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -210,7 +213,12 @@ class Sender:
         self.clock = clock
         self.outages = OutageStore(redis)
         self.customers = CustomerStore(redis)
-        self.ledger = DeliveryLedger(redis, channel.name)
+        self.ledger = DeliveryLedger(
+            redis,
+            channel.name,
+            replicas=settings.redis_min_replicas,
+            replica_timeout_ms=int(settings.redis_replica_timeout * 1000),
+        )
         self.optouts = OptOuts(redis, channel.name)
         self.affected = AccountOutages(redis)
         self.contacts = ContactStore(redis)
@@ -293,6 +301,8 @@ class Sender:
                 )
                 if claim.startswith("stale|"):
                     claim = await self._reconcile(notice, recipient, run_id, claim.removeprefix("stale|"))
+                if claim == "unreplicated":
+                    retry_after.append(UNREPLICATED_PAUSE)
                 if claim != "claimed":
                     return
                 retry = await self._send(notice, recipient, run_id)
@@ -327,6 +337,8 @@ class Sender:
                 topic, request, address, claim.removeprefix("stale|"), run_id, self.clock()
             ):
                 return SendOutcome(status="settled")
+        elif claim == "unreplicated":
+            return SendOutcome(retry_after=UNREPLICATED_PAUSE)
         elif claim != "claimed":
             return SendOutcome(status=claim)
         wait = await self.limiter.reserve(self.spec.cost(body))

@@ -13,6 +13,7 @@ from schemas.errors import ServiceError, Unprocessable
 from schemas.fault_reports import ReportChannel, ReportSubmission, Symptom
 from schemas.kinds import MARKETING_KINDS, Status
 from schemas.outage import Outage
+from services.acknowledged import acknowledged
 from services.fault_reports import FaultReportService, NeedsAccount
 from services.followups import FollowUpService
 from services.outages import OutageService
@@ -75,6 +76,8 @@ class ReplyService:
             return
         outage_id, notice_id, account = found
         await self.ledger.advance(outage_id, notice_id, account, status, error_code)
+        # Answered 200 only once replicated (REDIS_MIN_REPLICAS): else 503 and the provider retries.
+        await acknowledged(self.redis, self.settings)
 
     async def answer(self, sender: str, body: str) -> str | None:
         """The reply to a text from `sender` (None: not a number, nothing to answer)."""

@@ -98,9 +98,13 @@ return 0
 
 
 class DeliveryLedger:
-    def __init__(self, redis: Redis, channel: str) -> None:
+    def __init__(self, redis: Redis, channel: str, *, replicas: int = 0, replica_timeout_ms: int = 0) -> None:
+        """`replicas`: a claim counts only once that many replicas have it (WAIT), so a failover
+        cannot lose a claim whose message then goes out and, the claim gone, out again."""
         self.redis = redis
         self.channel = channel
+        self.replicas = replicas
+        self.replica_timeout_ms = replica_timeout_ms
         self._claim = redis.register_script(_CLAIM)
         self._advance = redis.register_script(_ADVANCE)
         self._release = redis.register_script(_RELEASE)
@@ -129,15 +133,26 @@ class DeliveryLedger:
         extra: bool = False,
     ) -> str:
         """'claimed' (send it), 'stale|<claim>' (a dead run's send: reconcile it), 'same_phone'
-        (another account has the message to `address`), or the account's settled status. No
+        (another account has the message to `address`), 'unreplicated' (the replicas did not
+        confirm the claim in time: not claimed, try later), or the account's settled status. No
         `address`: one message per account. `extra`: an entry beyond the notice's counted
         recipients (an account's contact), counted when it first enters."""
         addresses = keys.ledger_addresses(self.channel, outage_id, notice_id)
-        result = await self._claim(
-            keys=[*self._keys(outage_id, notice_id), addresses],
-            args=[account, run_id, address, int(at.timestamp()), "1" if extra else ""],
-        )
-        return result.decode() if isinstance(result, bytes) else str(result)
+        claim_keys = [*self._keys(outage_id, notice_id), addresses]
+        claim_args: list[str | int] = [account, run_id, address, int(at.timestamp()), "1" if extra else ""]
+        if not self.replicas:
+            result = await self._claim(keys=claim_keys, args=claim_args)
+            return result.decode() if isinstance(result, bytes) else str(result)
+        # The claim and WAIT on one connection: WAIT counts that connection's writes.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            await self._claim(keys=claim_keys, args=claim_args, client=pipe)
+            pipe.execute_command("WAIT", self.replicas, self.replica_timeout_ms)
+            result, having = await pipe.execute()
+        claim = result.decode() if isinstance(result, bytes) else str(result)
+        if claim == "claimed" and int(having) < self.replicas:
+            await self.release(outage_id, notice_id, account, run_id)
+            return "unreplicated"
+        return claim
 
     async def take_over(
         self, outage_id: str, notice_id: str, account: str, stale: str, run_id: str, at: datetime

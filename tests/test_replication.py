@@ -110,3 +110,76 @@ async def test_a_customer_import_is_acknowledged_only_once_replicated(
         finally:
             await replica.execute_command("REPLICAOF", "NO", "ONE")
             await replica.aclose()
+
+
+async def test_a_send_is_not_made_on_a_claim_the_replicas_did_not_confirm(
+    settings: Settings, replicated: Settings, redis: ArqRedis, clock: FakeClock, keys: Keys,
+    replica_server: EmbeddedRedis, redis_server: EmbeddedRedis,
+) -> None:  # fmt: skip
+    """A claim lost in a failover would let the message go out again: without a replica having
+    it, nothing is sent and the batch is retried; with one, it is sent once."""
+    from publishers.sms import sms_channel
+    from publishers.sms_providers.outbox import OutboxProvider
+    from services.delivery import UNREPLICATED_PAUSE, Sender
+    from services.outages import OutageService
+    from store.ledger import DeliveryLedger
+    from store.outbox import Outbox
+    from tests.customers import load, phone, row
+    from tests.test_worker_crash import fault_body_struct
+
+    await load(redis, row("A1", phone(1)), row("A2", phone(2)))
+    service = OutageService(settings, redis, clock)
+    outage, _ = await service.submit(fault_body_struct(clock, feeders=["F1"]), keys.keys["submitter"])
+    await service.approve_current(outage.id, keys.keys["reviewer"])
+    outbox = Outbox(redis)
+    channel = sms_channel(replicated, redis, clock, OutboxProvider(outbox, clock, 100))
+    sender = Sender(redis, replicated, channel, clock)
+
+    refused = await sender.send_batch(outage.id, "new", ["A1", "A2"], "run-1")
+    assert refused.retry_after == UNREPLICATED_PAUSE
+    assert (await outbox.page(0, 10))[0] == 0, "nothing was sent"
+    ledger = DeliveryLedger(redis, "sms")
+    assert await ledger.statuses([(outage.id, "new", "A1"), (outage.id, "new", "A2")]) == [None, None]
+
+    replica = await _attach(replica_server, redis_server)
+    try:
+        sent = await sender.send_batch(outage.id, "new", ["A1", "A2"], "run-2")
+        assert sent.retry_after is None and not sent.remaining
+        assert (await outbox.page(0, 10))[0] == 2
+        assert await replica.hexists(store_keys.ledger("sms", outage.id, "new"), "A1")
+    finally:
+        await replica.execute_command("REPLICAOF", "NO", "ONE")
+        await replica.aclose()
+
+
+async def test_a_delivery_receipt_is_answered_only_once_replicated(
+    settings: Settings, replicated: Settings, redis: ArqRedis, clock: FakeClock, keys: Keys,
+    replica_server: EmbeddedRedis, redis_server: EmbeddedRedis,
+) -> None:  # fmt: skip
+    from twilio.request_validator import RequestValidator
+
+    from store.ledger import DeliveryLedger
+    from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
+
+    public = "https://notices.example.cn"
+    signed = msgspec.structs.replace(replicated, twilio_auth_token=AUTH_TOKEN, public_base_url=public)
+    ledger = DeliveryLedger(redis, "sms")
+    await ledger.claim_one("OUT-1", "new", "A1", "run", clock())
+    await ledger.record_sent("OUT-1", "new", "A1", "accepted", "SM1", clock())
+    params = {"MessageSid": "SM1", "MessageStatus": "delivered", "AccountSid": ACCOUNT_SID}
+    headers = {
+        "X-Twilio-Signature": RequestValidator(AUTH_TOKEN).compute_signature(
+            f"{public}/twilio/sms/status", params
+        )
+    }
+    async with app_client(signed, redis, clock) as client:
+        refused = await client.post("/twilio/sms/status", data=params, headers=headers)
+        assert refused.status_code == 503, refused.text
+        replica = await _attach(replica_server, redis_server)
+        try:
+            again = await client.post("/twilio/sms/status", data=params, headers=headers)
+            assert again.status_code == 204, again.text
+            assert await ledger.statuses([("OUT-1", "new", "A1")]) == ["delivered"]
+        finally:
+            await replica.execute_command("REPLICAOF", "NO", "ONE")
+            await replica.aclose()

@@ -21,8 +21,8 @@ def main() -> None:
         settings = settings_from_env()
     except SettingsError as exc:
         sys.exit(f"settings: {exc}")
-    if settings.redis_url is None:
-        sys.exit("settings: the worker needs REDIS_URL")
+    if not settings.external_store:
+        sys.exit("settings: the worker needs REDIS_URL or REDIS_SENTINELS")
     wait = 1.0
     while True:
         try:

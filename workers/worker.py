@@ -3,12 +3,15 @@
 import functools
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, cast
 
-from arq import cron
+from arq import Retry, cron
 from arq.connections import ArqRedis
 from arq.typing import WorkerCoroutine
 from arq.worker import Worker, func
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from publishers.channel import Channel
 from publishers.channels import build_channels
@@ -26,7 +29,7 @@ from services.jobs import PUBLISH_JOB, SEND_BATCH_JOB, SEND_MESSAGE_JOB
 from services.outages import OutageService
 from services.voice import REDIAL_JOB, VoiceService
 from services.webhooks import DELIVER_WEBHOOK_JOB, WebhookPublisher, WebhookService
-from store.connection import connect
+from store.connection import connect_store
 from store.dispatch import DispatchLedger
 from store.jobs import job_lease
 from store.outages import OutageStore
@@ -36,6 +39,9 @@ from workers.repairs import repair_clocks
 from workers.timeline import fire_due
 from workers.voice import redial_call
 from workers.webhooks import deliver_webhook
+
+# A job that lost the store mid-run is run again after this (a Sentinel failover takes 2-5 s).
+STORE_LOST_PAUSE = timedelta(seconds=2)
 
 # The publishers a test puts in place of the real ones (the fan-outs still run the sweep).
 RegistryFactory = Callable[[ArqRedis], PublisherRegistry]
@@ -49,8 +55,13 @@ def leased(job: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
     @functools.wraps(job)
     async def run(ctx: dict[str, Any], *args: Any) -> Any:
         seconds = ctx["settings"].job_lease.total_seconds()
-        async with job_lease(ctx["redis"], ctx["job_id"], seconds):
-            return await job(ctx, *args)
+        try:
+            async with job_lease(ctx["redis"], ctx["job_id"], seconds):
+                return await job(ctx, *args)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            # The store went away mid-job (a failover, a restart): run the job again once it is
+            # back, rather than failing it; every leased job picks up where the ledger says.
+            raise Retry(defer=STORE_LOST_PAUSE) from exc
 
     return cast(WorkerCoroutine, run)
 
@@ -65,7 +76,7 @@ def build_worker(
     burst: bool = False,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> Worker:
-    """A worker on `redis` if given (tests), else on settings.redis_url, connected at startup.
+    """A worker on `redis` if given (tests), else on the configured store, connected at startup.
 
     `monotonic` measures how long a batch job has run (tests pass one that leaps)."""
 
@@ -102,9 +113,7 @@ def build_worker(
             await sender.provider.close()
 
     if redis is None:
-        if settings.redis_url is None:
-            raise ValueError("the worker needs REDIS_URL (or a Redis client)")
-        redis = connect(settings.redis_url, settings.redis_timeout)
+        redis = connect_store(settings)
     return Worker(
         functions=[
             func(leased(publish_notice), name=PUBLISH_JOB, keep_result=60, max_tries=20),

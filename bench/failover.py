@@ -181,7 +181,9 @@ async def drill(
     restart_after: float = 2.0,
     log: bool = True,
 ) -> DrillResult:
-    topology = Topology(folder / "store", replicas=replicas).start()
+    # Two seconds, not one: on this 2-core machine a just-promoted primary can miss a second of
+    # sentinel PINGs under the load and be failed over again (docs/OPERATIONS.md).
+    topology = Topology(folder / "store", replicas=replicas, down_after_ms=2000).start()
     fake = FakeTwilio().start()
     # A slower provider keeps the fan-out going long enough to interrupt it.
     fake.delay = 0.002

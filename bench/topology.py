@@ -17,7 +17,7 @@ from pathlib import Path
 
 import redis
 
-from store.embedded import free_port, redis_server_binary
+from store.embedded import REGISTRY_ENCODING, free_port, redis_server_binary
 
 MASTER_NAME = "outage-notice"
 
@@ -90,6 +90,10 @@ class Topology:
             "appendonly yes",
             "appendfsync always",
             'save ""',
+            *(
+                f"{REGISTRY_ENCODING[i][2:]} {REGISTRY_ENCODING[i + 1]}"
+                for i in range(0, len(REGISTRY_ENCODING), 2)
+            ),
             "repl-diskless-sync yes",
             # A replica (re)joining is synced at once rather than after the default 5 s batch wait.
             "repl-diskless-sync-delay 0",

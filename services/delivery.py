@@ -12,9 +12,9 @@ the channel's `concurrency` sends per batch job are in flight at any moment.
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 import structlog
@@ -38,6 +38,7 @@ from schemas.kinds import ACCOUNT_KINDS, NoticeEvent
 from schemas.notices import ORIGINAL_NOTICE, Notice, notice_of
 from schemas.outage import Outage
 from schemas.settings import Settings
+from services.acknowledged import replicas_short
 from services.jobs import batch_id, enqueue_batch
 from store.affected import AccountOutages
 from store.audience import Audience
@@ -98,6 +99,18 @@ async def after_held_original(held: HeldBatches, channel: str, outage_id: str) -
     """
     original_release = await held.held_until(batch_id(channel, outage_id, ORIGINAL_NOTICE, 0))
     return None if original_release is None else original_release + timedelta(seconds=1)
+
+
+async def _all_or_none_running(sends: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Runs the sends; if one fails (the store went away), the others are cancelled and finished
+    before this raises that failure. A send left running after its job failed would claim and
+    send next to the job's next run, which takes its claims for a dead run's and may send again."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for send in sends:
+                group.create_task(send)
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
 
 
 class Fanout:
@@ -205,6 +218,7 @@ class Sender:
         clock: Clock,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.redis = redis
         self.settings = settings
         self.monotonic = monotonic
         self.spec = channel
@@ -309,7 +323,12 @@ class Sender:
                 if retry is not None:
                     retry_after.append(retry)
 
-        await asyncio.gather(*(send_one(r) for r in reachable))
+        await _all_or_none_running(send_one(r) for r in reachable)
+        if reachable and await replicas_short(self.redis, self.settings):
+            # What this run recorded may die with the primary, leaving its claims 'sending' with
+            # the job done: the job is not done until the replicas have it. The run after
+            # reconciles those claims with the provider (nothing is sent twice).
+            return BatchOutcome(retry_after=UNREPLICATED_PAUSE)
         if retry_after:
             # A rerun of the whole batch also covers the untried and the waiting: the ledger skips the done.
             return BatchOutcome(retry_after=max(retry_after))
@@ -356,6 +375,8 @@ class Sender:
             await self.ledger.advance(topic, request, address, "unconfirmed", exc.code)
             return SendOutcome(status="unconfirmed")
         await self.ledger.record_sent(topic, request, address, sent.status, sent.sid, self.clock())
+        if await replicas_short(self.redis, self.settings):
+            return SendOutcome(retry_after=UNREPLICATED_PAUSE)
         return SendOutcome(status=sent.status)
 
     async def _reconcile(self, notice: Notice, recipient: Recipient, run_id: str, stale: str) -> str:

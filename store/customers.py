@@ -1,5 +1,7 @@
 """The customer registry and the indexes that find who an outage affects."""
 
+import hashlib
+import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 
@@ -13,23 +15,100 @@ from schemas.deliveries import Reach
 from store import keys
 from store.optouts import OptOuts
 
-_encode = msgspec.msgpack.Encoder().encode
-_decoder = msgspec.msgpack.Decoder(Customer)
 # Rows written per round trip: large enough to amortise it, small enough to keep replies short.
 BATCH = 2000
 
 
-def _index_keys(customer: Customer) -> set[str]:
-    found = {keys.accounts_of_phone(customer.phone)}
+class StoredCustomer(msgspec.Struct, array_like=True, frozen=True):
+    """A customer as the registry keeps it: a msgpack array without field names (the account is
+    the hash field). store/ivr.py reads region, feeder and area by position in Lua."""
+
+    name: str
+    phone: str
+    region: str
+    feeder: str
+    transformer_area: str
+    important: bool
+    language: str
+    address: str = ""
+
+
+_encode = msgspec.msgpack.Encoder().encode
+_decoder = msgspec.msgpack.Decoder(StoredCustomer)
+
+
+def encode_customer(customer: Customer) -> bytes:
+    return _encode(
+        StoredCustomer(
+            customer.name, customer.phone, customer.region, customer.feeder,
+            customer.transformer_area, customer.important, customer.language, customer.address,
+        )
+    )  # fmt: skip
+
+
+def decode_customer(account: str, raw: bytes) -> Customer:
+    s = _decoder.decode(raw)
+    return Customer(
+        account=account, name=s.name, phone=s.phone, region=s.region, feeder=s.feeder,
+        transformer_area=s.transformer_area, important=s.important, language=s.language, address=s.address,
+    )  # fmt: skip
+
+
+def address_digest(key: str) -> str:
+    """An address key in 16 characters: the index entry's size does not grow with the address."""
+    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+
+
+def glob_literal(text: str) -> str:
+    """`text` matched literally in a Redis glob pattern."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
+
+
+# An index entry: ("set", key, member) or ("field", hash key, field).
+Entry = tuple[str, str, str]
+
+
+def _index_entries(customer: Customer) -> set[Entry]:
+    account = customer.account
+    found: set[Entry] = {("field", keys.phone_index(customer.phone), f"{customer.phone}|{account}")}
     if address_key(customer.address):
-        found.add(keys.customers_at_address(address_key(customer.address)))
-    if customer.feeder:
-        found.add(keys.customers_on_feeder(customer.region, customer.feeder))
-    if customer.transformer_area:
-        found.add(keys.customers_in_area(customer.region, customer.transformer_area))
+        digest = address_digest(address_key(customer.address))
+        found.add(("field", keys.address_index(digest), f"{digest}|{account}"))
+    if customer.feeder or customer.transformer_area:
+        supplied = keys.customers_supplied(customer.region, customer.feeder, customer.transformer_area)
+        found.add(("set", supplied, account))
     if customer.important:
-        found.add(keys.important_customers(customer.region))
+        found.add(("set", keys.important_customers(customer.region), account))
     return found
+
+
+def _supply_entries(customer: Customer) -> list[Entry]:
+    """Which feeder-and-area sets exist: added, never removed (an emptied set unions to nothing)."""
+    found: list[Entry] = []
+    if customer.feeder or customer.transformer_area:
+        found.append(
+            ("set", keys.areas_of_feeder(customer.region, customer.feeder), customer.transformer_area)
+        )
+        found.append(
+            ("set", keys.feeders_of_area(customer.region, customer.transformer_area), customer.feeder)
+        )
+    return found
+
+
+def _add(pipe: Pipeline, entry: Entry) -> None:
+    kind, key, member = entry
+    if kind == "set":
+        pipe.sadd(key, member)
+    else:
+        pipe.hset(key, member, "")
+
+
+def _remove(pipe: Pipeline, entry: Entry) -> None:
+    kind, key, member = entry
+    if kind == "set":
+        pipe.srem(key, member)
+    else:
+        pipe.hdel(key, member)
 
 
 class UpsertCounts(msgspec.Struct):
@@ -60,17 +139,18 @@ class CustomerStore:
     ) -> None:
         # A file may name an account twice: the last row wins, as it would row by row.
         latest = {c.account: c for c in batch}
-        names = [keys.customer(a) for a in latest]
+        buckets = sorted({keys.customer_bucket(a) for a in latest})
         while True:
             found = UpsertCounts()
             # WATCH, then MULTI/EXEC: the stale index entries are computed from the stored record,
-            # so a concurrent import of the same account makes this one start again instead of
-            # leaving the other's phone linked. Also: a customer is never stored without its
-            # index entries, and Redis writes the chunk to the AOF once (one fsync under `always`).
+            # so a concurrent change in the same buckets makes this one start again instead of
+            # leaving the other's phone linked. The stored records are read after the WATCH (on
+            # another connection, pipelined). A customer is never stored without its index
+            # entries, and Redis writes the chunk to the AOF once (one fsync under `always`).
             async with self.redis.pipeline(transaction=True) as pipe:
                 try:
-                    await pipe.watch(*names)
-                    olds = await pipe.mget(names)
+                    await pipe.watch(*buckets)
+                    olds = await self._raw_many(list(latest))
                     pipe.multi()
                     for customer, raw in zip(latest.values(), olds, strict=True):
                         self._queue_upsert(pipe, customer, raw, found, region)
@@ -87,7 +167,7 @@ class CustomerStore:
     def _queue_upsert(
         pipe: Pipeline, customer: Customer, raw: bytes | None, counts: UpsertCounts, region: str | None
     ) -> None:
-        old = _decoder.decode(raw) if raw is not None else None
+        old = decode_customer(customer.account, raw) if raw is not None else None
         if old is not None and region is not None and old.region != region:
             counts.foreign.append(customer.account)
             return
@@ -96,33 +176,34 @@ class CustomerStore:
             return
         if old is None:
             counts.inserted += 1
-            stale: set[str] = set()
+            stale: set[Entry] = set()
         else:
             counts.updated += 1
-            stale = _index_keys(old) - _index_keys(customer)
-        pipe.set(keys.customer(customer.account), _encode(customer))
-        for key in stale:
-            pipe.srem(key, customer.account)
-        for key in _index_keys(customer):
-            pipe.sadd(key, customer.account)
+            stale = _index_entries(old) - _index_entries(customer)
+        pipe.hset(keys.customer_bucket(customer.account), customer.account, encode_customer(customer))  # type: ignore[arg-type]
+        for entry in stale:
+            _remove(pipe, entry)
+        for entry in [*_index_entries(customer), *_supply_entries(customer)]:
+            _add(pipe, entry)
 
     async def remove(self, accounts: Iterable[str], region: str | None = None) -> int:
         """Removes the accounts (with `region`: only those the registry holds in that region)."""
         removed = 0
         for account in accounts:
+            bucket = keys.customer_bucket(account)
             async with self.redis.pipeline(transaction=True) as pipe:
                 while True:
                     try:
-                        await pipe.watch(keys.customer(account))
-                        raw = await pipe.get(keys.customer(account))
-                        customer = None if raw is None else _decoder.decode(raw)
+                        await pipe.watch(bucket)
+                        raw = await pipe.hget(bucket, account)
+                        customer = None if raw is None else decode_customer(account, raw)
                         if customer is None or (region is not None and customer.region != region):
                             await pipe.reset()
                             break
                         pipe.multi()
-                        pipe.delete(keys.customer(account))
-                        for key in _index_keys(customer):
-                            pipe.srem(key, account)
+                        pipe.hdel(bucket, account)
+                        for entry in _index_entries(customer):
+                            _remove(pipe, entry)
                         await pipe.execute()
                         removed += 1
                         break
@@ -131,14 +212,33 @@ class CustomerStore:
         return removed
 
     async def get(self, account: str) -> Customer | None:
-        raw = await self.redis.get(keys.customer(account))
-        return None if raw is None else _decoder.decode(raw)
+        raw = await self.redis.hget(keys.customer_bucket(account), account)
+        return None if raw is None else decode_customer(account, raw)
+
+    async def _raw_many(self, accounts: Sequence[str]) -> list[bytes | None]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for account in accounts:
+                pipe.hget(keys.customer_bucket(account), account)
+            return list(await pipe.execute())
 
     async def many(self, accounts: Sequence[str]) -> list[Customer | None]:
         if not accounts:
             return []
-        raws = await self.redis.mget([keys.customer(a) for a in accounts])
-        return [None if r is None else _decoder.decode(r) for r in raws]
+        raws = await self._raw_many(accounts)
+        return [None if r is None else decode_customer(a, r) for a, r in zip(accounts, raws, strict=True)]
+
+    async def _linked(self, index: str, prefix: str) -> list[str]:
+        """The accounts of the fields '{prefix}|{account}' of an index hash (one call for a
+        listpack-encoded bucket, which HSCAN returns whole)."""
+        found: list[str] = []
+        cursor = 0
+        pattern = f"{glob_literal(prefix)}|*"
+        while True:
+            # Not NOVALUES (Redis 7.4 / Valkey 8 only): the values are empty anyway.
+            cursor, fields = await self.redis.hscan(index, cursor, match=pattern, count=10_000)
+            found += [f.decode().rpartition("|")[2] for f in fields]
+            if cursor == 0:
+                return sorted(set(found))
 
     async def supply_at_address(self, address: str) -> tuple[set[str], set[str]]:
         """The feeders and transformer areas of the customers registered at `address` (nothing
@@ -146,23 +246,50 @@ class CustomerStore:
         key = address_key(address)
         if not key:
             return set(), set()
-        accounts = sorted(a.decode() for a in await self.redis.smembers(keys.customers_at_address(key)))
-        found = [c for c in await self.many(accounts) if c is not None]
+        digest = address_digest(key)
+        accounts = await self._linked(keys.address_index(digest), digest)
+        # The digest could, in theory, be another address's: the record says.
+        found = [c for c in await self.many(accounts) if c is not None and address_key(c.address) == key]
         return {c.feeder for c in found if c.feeder}, {
             c.transformer_area for c in found if c.transformer_area
         }
 
+    async def _supplied_sets(self, region: str, feeders: Sequence[str], areas: Sequence[str]) -> list[str]:
+        """The feeder-and-area sets that make up these feeders and transformer areas."""
+        if not feeders and not areas:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for feeder in feeders:
+                pipe.smembers(keys.areas_of_feeder(region, feeder))
+            for area in areas:
+                pipe.smembers(keys.feeders_of_area(region, area))
+            found = await pipe.execute()
+        sets = {
+            keys.customers_supplied(region, feeder, area.decode())
+            for feeder, members in zip(feeders, found[: len(feeders)], strict=True)
+            for area in members
+        }
+        sets |= {
+            keys.customers_supplied(region, feeder.decode(), area)
+            for area, members in zip(areas, found[len(feeders) :], strict=True)
+            for feeder in members
+        }
+        return sorted(sets)
+
     async def count_in(self, region: str, *, feeder: str = "", transformer_area: str = "") -> int:
         """Accounts the registry has on a feeder or in a transformer area."""
-        key = (
-            keys.customers_in_area(region, transformer_area)
+        sets = await (
+            self._supplied_sets(region, [], [transformer_area])
             if transformer_area
-            else keys.customers_on_feeder(region, feeder)
+            else self._supplied_sets(region, [feeder], [])
         )
-        return int(await self.redis.scard(key))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in sets:
+                pipe.scard(key)
+            return sum(await pipe.execute())
 
     async def accounts_of_phone(self, phone: str) -> list[str]:
-        return sorted(a.decode() for a in await self.redis.smembers(keys.accounts_of_phone(phone)))
+        return await self._linked(keys.phone_index(phone), phone)
 
     async def resolve(
         self,
@@ -175,8 +302,7 @@ class CustomerStore:
         important_only: bool,
     ) -> int:
         """Store in `dest` the accounts of `region` on the feeders, areas or named; returns how many."""
-        sources = [keys.customers_on_feeder(region, f) for f in feeders]
-        sources += [keys.customers_in_area(region, t) for t in transformer_areas]
+        sources = await self._supplied_sets(region, feeders, transformer_areas)
         named = [c.account for c in await self.many(list(accounts)) if c is not None and c.region == region]
         staging = keys.scratch(f"audience:{secrets.token_hex(8)}")
         async with self.redis.pipeline(transaction=True) as pipe:

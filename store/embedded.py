@@ -20,6 +20,16 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote, urlsplit
 
+# The customer registry is kept in small hashes and sets (store/customers.py); these limits keep
+# them in Redis's compact listpack/intset encodings (docs/OPERATIONS.md "A province's size"). An
+# external server needs the same lines in its config for the same memory per customer.
+REGISTRY_ENCODING = (
+    "--hash-max-listpack-entries", "1024",
+    "--hash-max-listpack-value", "512",
+    "--set-max-listpack-entries", "1024",
+    "--set-max-intset-entries", "1024",
+)  # fmt: skip
+
 
 class EmbeddedRedisError(RuntimeError):
     pass
@@ -157,6 +167,7 @@ class EmbeddedRedis:
             "--appendfsync", self.appendfsync,
             # AOF is the record; RDB snapshots would only add fork pauses.
             "--save", "",
+            *REGISTRY_ENCODING,
             "--daemonize", "no",
             "--logfile", "redis.log",
         ]  # fmt: skip

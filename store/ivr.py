@@ -9,25 +9,39 @@ from redis.asyncio import Redis
 from schemas.customers import Customer
 from schemas.ivr import IvrOutage
 from store import keys
-from store.customers import CustomerStore
+from store.customers import CustomerStore, decode_customer, glob_literal
 
 _decoder = msgspec.msgpack.Decoder(IvrOutage)
-_customer_decoder = msgspec.msgpack.Decoder(Customer)
 
 # A caller's whole answer in one round trip: phone -> accounts -> customers -> their feeder, area
-# and account indexes -> the outages. It builds key names inside the script, so it needs a single
-# Redis (or a cluster with all of them in one slot), not a sharded cluster.
+# and account indexes -> the outages. It builds key names inside the script (the registry's
+# buckets with keys.bucket_of's hash), so it needs a single Redis, not a sharded cluster.
 _CALLER = """
-local now, index, cust, account_index = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local phone_index, prefix, now, index, customers_prefix, account_index = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local modulus, buckets = tonumber(ARGV[8]), tonumber(ARGV[9])
+local function bucket(text)
+  local value = 0
+  for i = 1, #text do value = (value * 31 + string.byte(text, i)) % modulus end
+  return value % buckets
+end
+local accounts, cursor = {}, '0'
+repeat
+  local page = redis.call('HSCAN', phone_index, cursor, 'MATCH', prefix, 'COUNT', 10000)
+  cursor = page[1]
+  for i = 1, #page[2], 2 do accounts[#accounts + 1] = string.match(page[2][i], '|([^|]*)$') end
+until cursor == '0'
+table.sort(accounts)
 local customers, per_account, wanted, seen = {}, {}, {}, {}
-for _, account in ipairs(redis.call('SMEMBERS', ARGV[1])) do
-  local raw = redis.call('GET', cust .. account)
+for _, account in ipairs(accounts) do
+  local raw = redis.call('HGET', customers_prefix .. bucket(account), account)
   if raw then
-    customers[#customers + 1] = raw
+    customers[#customers + 1] = {account, raw}
+    -- StoredCustomer: name, phone, region, feeder, transformer_area, ...
     local c = cmsgpack.unpack(raw)
+    local region, feeder, area = c[3], c[4], c[5]
     local keys = {account_index .. account}
-    if c.feeder ~= '' then keys[#keys + 1] = index .. c.region .. ':feeder:' .. c.feeder end
-    if c.transformer_area ~= '' then keys[#keys + 1] = index .. c.region .. ':area:' .. c.transformer_area end
+    if feeder ~= '' then keys[#keys + 1] = index .. region .. ':feeder:' .. feeder end
+    if area ~= '' then keys[#keys + 1] = index .. region .. ':area:' .. area end
     local ids = {}
     for _, key in ipairs(keys) do
       for _, id in ipairs(redis.call('ZRANGEBYSCORE', key, now, '+inf')) do
@@ -39,7 +53,7 @@ for _, account in ipairs(redis.call('SMEMBERS', ARGV[1])) do
   end
 end
 local docs = {}
-if #wanted > 0 then docs = redis.call('HMGET', ARGV[6], unpack(wanted)) end
+if #wanted > 0 then docs = redis.call('HMGET', ARGV[7], unpack(wanted)) end
 return {customers, per_account, wanted, docs}
 """
 # Entries stay an hour past the expected end: a restoration notice may come a little late.
@@ -111,12 +125,15 @@ class IvrIndex:
         raw_customers, per_account, wanted, docs = await self._caller(
             keys=[],
             args=[
-                keys.accounts_of_phone(phone),
+                keys.phone_index(phone),
+                f"{glob_literal(phone)}|*",
                 now.timestamp(),
                 keys.ivr_index_prefix(),
-                keys.customer_prefix(),
+                keys.customers_prefix(),
                 keys.ivr_by_account(""),
                 keys.ivr_outages(),
+                keys.BUCKET_HASH_MODULUS,
+                keys.REGISTRY_BUCKETS,
             ],
         )
         found = {i.decode(): _decoder.decode(d) for i, d in zip(wanted, docs, strict=True) if d is not None}
@@ -126,4 +143,6 @@ class IvrIndex:
             )
             for account, ids in per_account
         }
-        return CallerOutages(customers=[_customer_decoder.decode(c) for c in raw_customers], outages=outages)
+        return CallerOutages(
+            customers=[decode_customer(a.decode(), raw) for a, raw in raw_customers], outages=outages
+        )

@@ -54,29 +54,64 @@ def dispatch_done(outage_id: str, notice_id: str) -> str:
     return f"{PREFIX}:dispatch:{outage_id}:{notice_id}:channels"
 
 
-def customer(account: str) -> str:
-    return f"{PREFIX}:cust:{account}"
+# The registry is bucketed (docs/OPERATIONS.md "A province's size"): a customer is a field of one
+# of REGISTRY_BUCKETS small hashes rather than a key of its own, and so are its phone's and its
+# address's index entries, so Redis keeps them in compact listpacks instead of paying a key's and
+# a hash table's overhead per customer.
+REGISTRY_BUCKETS = 65536
+# A string's bucket: a polynomial hash simple enough to compute the same in Lua (store/ivr.py),
+# exact in Lua's doubles (every intermediate value stays below 2**53).
+BUCKET_HASH_MODULUS = 1_000_003
 
 
-def customers_on_feeder(region: str, feeder: str) -> str:
-    return f"{PREFIX}:cidx:{region}:feeder:{feeder}"
+def bucket_of(text: str) -> int:
+    value = 0
+    for byte in text.encode():
+        value = (value * 31 + byte) % BUCKET_HASH_MODULUS
+    return value % REGISTRY_BUCKETS
 
 
-def customers_in_area(region: str, transformer_area: str) -> str:
-    return f"{PREFIX}:cidx:{region}:area:{transformer_area}"
+def customers(bucket: int) -> str:
+    """Hash of account -> the customer (store.customers's compact encoding)."""
+    return f"{PREFIX}:c:{bucket}"
+
+
+def customer_bucket(account: str) -> str:
+    return customers(bucket_of(account))
+
+
+def customers_prefix() -> str:
+    """customer_bucket(account) is this + bucket_of(account)."""
+    return f"{PREFIX}:c:"
+
+
+def phone_index(phone: str) -> str:
+    """Hash whose fields '{phone}|{account}' link a number to its accounts."""
+    return f"{PREFIX}:cp:{bucket_of(phone)}"
+
+
+def address_index(address_digest: str) -> str:
+    """Hash whose fields '{address digest}|{account}' list who is registered at an address."""
+    return f"{PREFIX}:ca:{bucket_of(address_digest)}"
+
+
+def customers_supplied(region: str, feeder: str, transformer_area: str) -> str:
+    """Set of the accounts on this feeder in this transformer area (either may be empty)."""
+    return f"{PREFIX}:cs:{region}:{len(feeder)}:{feeder}:{transformer_area}"
+
+
+def areas_of_feeder(region: str, feeder: str) -> str:
+    """Set of the transformer areas ('' for none) the registry has customers of on a feeder."""
+    return f"{PREFIX}:cf:{region}:{feeder}"
+
+
+def feeders_of_area(region: str, transformer_area: str) -> str:
+    """Set of the feeders ('' for none) the registry has customers of in a transformer area."""
+    return f"{PREFIX}:ct:{region}:{transformer_area}"
 
 
 def important_customers(region: str) -> str:
     return f"{PREFIX}:cidx:{region}:important"
-
-
-def customers_at_address(address_key: str) -> str:
-    """Accounts registered at an address, in schemas.customers.address_key's form."""
-    return f"{PREFIX}:caddr:{address_key}"
-
-
-def accounts_of_phone(phone: str) -> str:
-    return f"{PREFIX}:cphone:{phone}"
 
 
 def opted_out(channel: str) -> str:
@@ -198,10 +233,6 @@ def ivr_by_account(account: str) -> str:
 def ivr_index_prefix() -> str:
     """ivr_by_feeder / ivr_by_area are this + '{region}:feeder:{feeder}' / '{region}:area:{area}'."""
     return f"{PREFIX}:ivr:"
-
-
-def customer_prefix() -> str:
-    return f"{PREFIX}:cust:"
 
 
 def timeline() -> str:

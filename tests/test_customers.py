@@ -120,12 +120,13 @@ async def test_a_key_cannot_import_over_another_regions_account(
     assert stored is not None and (stored.region, stored.phone) == ("310115", phone(2))
     assert await CustomerStore(redis).accounts_of_phone(phone(66)) == []
     after = await snapshot(redis)
-    added = {k.decode() for k in after if k not in before}
-    assert added == {
-        store_keys.customer("N1"),
-        store_keys.accounts_of_phone(phone(7)),
-        store_keys.customers_on_feeder("440305", "F1"),
-        store_keys.customers_in_area("440305", "TA-9"),
+    changed = {k.decode() for k in after if before.get(k) != after[k]}
+    assert changed == {
+        store_keys.customer_bucket("N1"),
+        store_keys.phone_index(phone(7)),
+        store_keys.customers_supplied("440305", "F1", "TA-9"),
+        store_keys.areas_of_feeder("440305", "F1"),
+        store_keys.feeders_of_area("440305", "TA-9"),
     }
     # Removal by the other region's key neither finds nor removes it.
     gone = await client.delete("/api/v1/customers/B1", headers=keys.headers("other"))
@@ -149,7 +150,7 @@ async def test_concurrent_imports_of_one_account_leave_the_indexes_consistent(re
         on = {
             f
             for f in ("F0", "F1", "F2")
-            if await redis.sismember(store_keys.customers_on_feeder("310115", f), account)
+            if await redis.sismember(store_keys.customers_supplied("310115", f, "TA-9"), account)
         }
         assert on == {stored.feeder}, (attempt, on)
 

@@ -2,12 +2,15 @@
 provider + texts + a registration gets the ledger, opt-outs, addresses, quiet-hours policy and the
 crash reconciliation without code of its own."""
 
+import asyncio
 import secrets
 from datetime import datetime
 from typing import Any
 
 import httpx
+import pytest
 from arq.connections import ArqRedis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from publishers.base import MessageRef, SentMessage
 from publishers.channel import Channel, ChannelTuning
@@ -121,3 +124,33 @@ async def test_a_dead_runs_claim_on_any_channel_is_reconciled_with_its_provider_
         "accepted",
     ]
     assert await ledger.by_ref("PG-found") == (outage["id"], "new", "A1")
+
+
+class StoreLostProvider(PagerProvider):
+    """The first send meets a store that went away; the others are slow to come back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = 0
+
+    async def send(self, to: str, body: str, ref: MessageRef) -> SentMessage:
+        self.started += 1
+        if self.started == 1:
+            raise RedisConnectionError("Connection closed by server.")
+        await asyncio.sleep(0.2)
+        return await super().send(to, body, ref)
+
+
+async def test_when_one_send_of_a_batch_fails_no_other_send_goes_on_after_the_batch_job_ended(
+    client: httpx.AsyncClient, keys: Keys, clock: FakeClock, redis: ArqRedis, settings: Settings
+) -> None:
+    """The job's next run would take such a send's claim for a dead run's and could send again."""
+    await load(redis, *(row(f"A{n}1", phone(n)) for n in range(6)))
+    outage = await submit_and_approve(client, keys, outage_body(clock(), scope={"feeders": ["F1"]}))
+    provider = StoreLostProvider()
+    sender = Sender(redis, settings, pager(provider), clock)
+    with pytest.raises(RedisConnectionError):
+        await sender.send_batch(outage["id"], "new", [f"A{n}1" for n in range(6)], "run#1")
+    sent_when_the_job_ended = len(provider.sent)
+    await asyncio.sleep(0.4)
+    assert len(provider.sent) == sent_when_the_job_ended == 0

@@ -2,6 +2,7 @@
 
 import os
 import signal
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -22,15 +23,20 @@ def test_forwarded_for_counts_only_from_trusted_proxies(
     with (tmp_path / "api.log").open("wb") as log:
         api, base = start_api(env, log)
     try:
-        # One local client pretending to be six customers.
-        statuses = [
-            httpx.get(f"{base}/lookup?q=F{n}", headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
-            for n in range(6)
-        ]
+        httpx.get(f"{base}/health")  # warm: the six below land within the limit's second
+
+        def lookup(n: int) -> int:
+            return httpx.get(
+                f"{base}/lookup?q=F{n}", headers={"X-Forwarded-For": f"203.0.113.{n}"}
+            ).status_code
+
+        # One local client pretending to be six customers, all at once.
+        with ThreadPoolExecutor(6) as pool:
+            statuses = list(pool.map(lookup, range(6)))
         if trusted:
             assert statuses == [200] * 6  # the proxy vouches for six different customers
         else:
-            assert statuses[:3] == [200] * 3 and 429 in statuses[3:]
+            assert statuses.count(200) == 3 and statuses.count(429) == 3
     finally:
         api.send_signal(signal.SIGTERM)
         api.wait(20)

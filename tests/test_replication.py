@@ -106,7 +106,7 @@ async def test_a_customer_import_is_acknowledged_only_once_replicated(
         try:
             again = await client.post("/api/v1/customers/import", content=content, headers=headers)
             assert again.status_code == 200, again.text
-            assert await replica.exists(store_keys.customer("A1"))
+            assert await replica.hexists(store_keys.customer_bucket("A1"), "A1")
         finally:
             await replica.execute_command("REPLICAOF", "NO", "ONE")
             await replica.aclose()

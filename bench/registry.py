@@ -76,8 +76,9 @@ async def old_layout_bytes(redis: Redis, customers: list[Customer]) -> float:
                 pipe.sadd(f"old:cidx:{c.region}:area:{c.transformer_area}", c.account)
             await pipe.execute()
     after = int((await redis.info("memory"))["used_memory"])
-    async for key in redis.scan_iter(match="old:*", count=10_000):
-        await redis.unlink(key)
+    doomed = [key async for key in redis.scan_iter(match="old:*", count=10_000)]
+    for start in range(0, len(doomed), 10_000):
+        await redis.unlink(*doomed[start : start + 10_000])
     return (after - before) / len(customers)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 import msgspec
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import WatchError
+from redis.exceptions import ResponseError, WatchError
 
 from schemas.customers import Customer, address_key
 from schemas.deliveries import Reach
@@ -109,6 +109,29 @@ def _remove(pipe: Pipeline, entry: Entry) -> None:
         pipe.srem(key, member)
     else:
         pipe.hdel(key, member)
+
+
+# The server settings that keep the registry's buckets compact (store/embedded.py sets them).
+COMPACT_ENCODING = {
+    "hash-max-listpack-entries": 1024,
+    "hash-max-listpack-value": 512,
+    "set-max-listpack-entries": 1024,
+    "set-max-intset-entries": 1024,
+}
+
+
+async def encoding_shortfalls(redis: Redis) -> dict[str, int]:
+    """The compact-encoding settings this server has below COMPACT_ENCODING (empty: all fine, or
+    the server does not let us look, as some managed services do not)."""
+    found: dict[str, int] = {}
+    try:
+        for name, wanted in COMPACT_ENCODING.items():
+            value = (await redis.config_get(name)).get(name)
+            if value is not None and int(value) < wanted:
+                found[name] = int(value)
+    except ResponseError:
+        return {}
+    return found
 
 
 class UpsertCounts(msgspec.Struct):

@@ -20,15 +20,14 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote, urlsplit
 
+from store.customers import COMPACT_ENCODING
+
 # The customer registry is kept in small hashes and sets (store/customers.py); these limits keep
 # them in Redis's compact listpack/intset encodings (docs/OPERATIONS.md "A province's size"). An
 # external server needs the same lines in its config for the same memory per customer.
-REGISTRY_ENCODING = (
-    "--hash-max-listpack-entries", "1024",
-    "--hash-max-listpack-value", "512",
-    "--set-max-listpack-entries", "1024",
-    "--set-max-intset-entries", "1024",
-)  # fmt: skip
+REGISTRY_ENCODING = tuple(
+    part for name, value in COMPACT_ENCODING.items() for part in (f"--{name}", str(value))
+)
 
 
 class EmbeddedRedisError(RuntimeError):

@@ -18,11 +18,11 @@ _decoder = msgspec.msgpack.Decoder(IvrOutage)
 # buckets with keys.bucket_of's hash), so it needs a single Redis, not a sharded cluster.
 _CALLER = """
 local phone_index, prefix, now, index, customers_prefix, account_index = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local modulus, buckets = tonumber(ARGV[8]), tonumber(ARGV[9])
+local buckets = tonumber(ARGV[8])
 local function bucket(text)
   local value = 0
-  for i = 1, #text do value = (value * 31 + string.byte(text, i)) % modulus end
-  return value % buckets
+  for i = 1, #text do value = (value * 256 + string.byte(text, i)) % buckets end
+  return value
 end
 local accounts, cursor = {}, '0'
 repeat
@@ -132,7 +132,6 @@ class IvrIndex:
                 keys.customers_prefix(),
                 keys.ivr_by_account(""),
                 keys.ivr_outages(),
-                keys.BUCKET_HASH_MODULUS,
                 keys.REGISTRY_BUCKETS,
             ],
         )

@@ -58,17 +58,13 @@ def dispatch_done(outage_id: str, notice_id: str) -> str:
 # of REGISTRY_BUCKETS small hashes rather than a key of its own, and so are its phone's and its
 # address's index entries, so Redis keeps them in compact listpacks instead of paying a key's and
 # a hash table's overhead per customer.
-REGISTRY_BUCKETS = 65536
-# A string's bucket: a polynomial hash simple enough to compute the same in Lua (store/ivr.py),
-# exact in Lua's doubles (every intermediate value stays below 2**53).
-BUCKET_HASH_MODULUS = 1_000_003
+REGISTRY_BUCKETS = 65521
 
 
 def bucket_of(text: str) -> int:
-    value = 0
-    for byte in text.encode():
-        value = (value * 31 + byte) % BUCKET_HASH_MODULUS
-    return value % REGISTRY_BUCKETS
+    """The text's bytes as one big-endian number, modulo a prime: C speed here, and the same in
+    Lua as (value * 256 + byte) % REGISTRY_BUCKETS (store/ivr.py), exact in Lua's doubles."""
+    return int.from_bytes(text.encode(), "big") % REGISTRY_BUCKETS
 
 
 def customers(bucket: int) -> str:

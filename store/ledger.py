@@ -3,11 +3,14 @@ counts; receipts by the provider's message id."""
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 from schemas.fanout import STATUS_RANK
 from store import keys
+from store.coalesce import Coalescer
 
 _RANKS = "{" + ", ".join(f"{k}={v}" for k, v in STATUS_RANK.items()) + "}"
 
@@ -109,6 +112,15 @@ class DeliveryLedger:
         self._advance = redis.register_script(_ADVANCE)
         self._release = redis.register_script(_RELEASE)
         self._take_over = redis.register_script(_TAKE_OVER)
+        # The sends of a worker's batches claim and record one by one; Redis sees one pipeline
+        # (and one WAIT) per turn of the event loop.
+        self._claims = Coalescer(redis, replicas=replicas, replica_timeout_ms=replica_timeout_ms)
+        self._writes = Coalescer(redis)
+
+    async def _script(
+        self, coalescer: Coalescer, script: AsyncScript, keys: list[str], args: list[str | int]
+    ) -> tuple[Any, int]:
+        return await coalescer.call(lambda pipe: script(keys=keys, args=args, client=pipe))
 
     def _keys(self, outage_id: str, notice_id: str) -> list[str]:
         return [
@@ -140,16 +152,9 @@ class DeliveryLedger:
         addresses = keys.ledger_addresses(self.channel, outage_id, notice_id)
         claim_keys = [*self._keys(outage_id, notice_id), addresses]
         claim_args: list[str | int] = [account, run_id, address, int(at.timestamp()), "1" if extra else ""]
-        if not self.replicas:
-            result = await self._claim(keys=claim_keys, args=claim_args)
-            return result.decode() if isinstance(result, bytes) else str(result)
-        # The claim and WAIT on one connection: WAIT counts that connection's writes.
-        async with self.redis.pipeline(transaction=False) as pipe:
-            await self._claim(keys=claim_keys, args=claim_args, client=pipe)
-            pipe.execute_command("WAIT", self.replicas, self.replica_timeout_ms)
-            result, having = await pipe.execute()
+        result, having = await self._script(self._claims, self._claim, claim_keys, claim_args)
         claim = result.decode() if isinstance(result, bytes) else str(result)
-        if claim == "claimed" and int(having) < self.replicas:
+        if claim == "claimed" and having < self.replicas:
             await self.release(outage_id, notice_id, account, run_id)
             return "unreplicated"
         return claim
@@ -170,9 +175,11 @@ class DeliveryLedger:
         one step; the notice's first hand-over time is kept (the compliance report's lead time)."""
         # Receipts come within days; two weeks covers the providers' retries and late receipts.
         mapping = f"{outage_id}|{notice_id}|{account}"
-        await self._advance(
-            keys=[*self._keys(outage_id, notice_id), keys.delivery_ref(self.channel, ref)],
-            args=[
+        await self._script(
+            self._writes,
+            self._advance,
+            [*self._keys(outage_id, notice_id), keys.delivery_ref(self.channel, ref)],
+            [
                 account,
                 status,
                 ref,
@@ -195,9 +202,11 @@ class DeliveryLedger:
         first: bool = False,
         extra: bool = False,
     ) -> bool:
-        moved = await self._advance(
-            keys=self._keys(outage_id, notice_id),
-            args=[
+        moved, _ = await self._script(
+            self._writes,
+            self._advance,
+            self._keys(outage_id, notice_id),
+            [
                 account,
                 status,
                 detail,
@@ -212,7 +221,7 @@ class DeliveryLedger:
         return bool(moved)
 
     async def release(self, outage_id: str, notice_id: str, account: str, run_id: str) -> None:
-        await self._release(keys=self._keys(outage_id, notice_id), args=[account, run_id])
+        await self._script(self._writes, self._release, self._keys(outage_id, notice_id), [account, run_id])
 
     async def status_of(self, outage_id: str, notice_id: str, account: str) -> str | None:
         raw = await self.redis.hget(keys.ledger(self.channel, outage_id, notice_id), account)

@@ -7,6 +7,7 @@ It checks basic auth and the form fields, records every request, and answers as 
 import base64
 import json
 import secrets
+import sys
 import threading
 import time
 from collections import deque
@@ -21,6 +22,12 @@ FROM = "+15005550006"
 class _Server(ThreadingHTTPServer):
     # The default backlog of 5 drops connections when a fan-out opens hundreds at once.
     request_queue_size = 1024
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that gave up on its request (a send cancelled mid-flight) is not the fake's error.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class FakeTwilio:

@@ -166,3 +166,26 @@ def test_generated_files_for_two_regions_share_no_account_or_phone_and_accounts_
     assert not {f[0] for f in demo} & {f[0] for f in other}
     assert not {f[2] for f in demo} & {f[2] for f in other}
     assert len({f[2] for f in demo}) == len(demo)
+
+
+async def test_a_server_whose_encoding_limits_would_bloat_the_registry_is_named(redis: ArqRedis) -> None:
+    from store.customers import encoding_shortfalls
+
+    assert await encoding_shortfalls(redis) == {}
+    await redis.config_set("hash-max-listpack-value", 64)
+    try:
+        assert await encoding_shortfalls(redis) == {"hash-max-listpack-value": 64}
+    finally:
+        await redis.config_set("hash-max-listpack-value", 512)
+
+
+async def test_the_phone_menu_script_finds_a_customer_in_the_bucket_python_put_it_in(redis: ArqRedis) -> None:
+    """store/ivr.py computes an account's bucket in Lua; it must be keys.bucket_of's."""
+    from store.ivr import _CALLER
+
+    lua_bucket = _CALLER[_CALLER.index("local function bucket") : _CALLER.index("local accounts")]
+    script = f"local buckets = tonumber(ARGV[1])\n{lua_bucket}\nlocal out = {{}}\n"
+    script += "for i = 2, #ARGV do out[#out + 1] = bucket(ARGV[i]) end\nreturn out"
+    texts = ["A1", "3101150000000", "0000000000000000000000000000000", "户号-甲乙丙", "x" * 200, ""]
+    found = await redis.eval(script, 0, str(store_keys.REGISTRY_BUCKETS), *texts)
+    assert found == [store_keys.bucket_of(t) for t in texts]

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, cast
 
+import structlog
 from arq import Retry, cron
 from arq.connections import ArqRedis
 from arq.typing import WorkerCoroutine
@@ -30,6 +31,7 @@ from services.outages import OutageService
 from services.voice import REDIAL_JOB, VoiceService
 from services.webhooks import DELIVER_WEBHOOK_JOB, WebhookPublisher, WebhookService
 from store.connection import connect_store
+from store.customers import COMPACT_ENCODING, encoding_shortfalls
 from store.dispatch import DispatchLedger
 from store.jobs import job_lease
 from store.outages import OutageStore
@@ -39,6 +41,8 @@ from workers.repairs import repair_clocks
 from workers.timeline import fire_due
 from workers.voice import redial_call
 from workers.webhooks import deliver_webhook
+
+log = structlog.get_logger("workers")
 
 # A job that lost the store mid-run is run again after this (a Sentinel failover takes 2-5 s).
 STORE_LOST_PAUSE = timedelta(seconds=2)
@@ -82,6 +86,14 @@ def build_worker(
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         pool = ctx["redis"]
+        short = await encoding_shortfalls(pool)
+        if short:
+            log.warning(
+                "redis settings below what keeps the customer registry compact: it will take about "
+                "three times the memory (docs/OPERATIONS.md, Memory)",
+                found=short,
+                wanted={name: COMPACT_ENCODING[name] for name in short},
+            )
         ctx["outages"] = OutageStore(pool)
         ctx["dispatch"] = DispatchLedger(pool)
         fault_reports = FaultReportService(OutageService(settings, pool, clock), pool)

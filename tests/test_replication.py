@@ -2,6 +2,7 @@
 503 that says so; with a real replica process attached, and without."""
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -46,6 +47,16 @@ async def _attach(replica: EmbeddedRedis, primary: EmbeddedRedis) -> aioredis.Re
     raise AssertionError("the replica did not connect")
 
 
+@contextlib.asynccontextmanager
+async def _attached(replica: EmbeddedRedis, primary: EmbeddedRedis) -> AsyncIterator[aioredis.Redis]:
+    client = await _attach(replica, primary)
+    try:
+        yield client
+    finally:
+        await client.execute_command("REPLICAOF", "NO", "ONE")
+        await client.aclose()
+
+
 @pytest.fixture
 async def replica(
     replica_server: EmbeddedRedis, redis_server: EmbeddedRedis, redis: ArqRedis
@@ -65,14 +76,10 @@ async def test_without_the_replica_a_submission_is_a_503_and_a_resend_is_acknowl
         refused = await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))
         assert refused.status_code == 503, refused.text
         assert "0 of 1 replica" in refused.text and "replicated" in refused.text
-        replica = await _attach(replica_server, redis_server)
-        try:
+        async with _attached(replica_server, redis_server) as replica:
             resent = await client.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))
             assert resent.status_code == 200, resent.text
             assert await replica.exists(store_keys.outage(resent.json()["id"])), "the replica has the record"
-        finally:
-            await replica.execute_command("REPLICAOF", "NO", "ONE")
-            await replica.aclose()
 
 
 async def test_with_a_replica_submissions_and_approvals_are_acknowledged(
@@ -102,14 +109,10 @@ async def test_a_customer_import_is_acknowledged_only_once_replicated(
     async with app_client(replicated, redis, clock) as client:
         refused = await client.post("/api/v1/customers/import", content=content, headers=headers)
         assert refused.status_code == 503 and "replica" in refused.text
-        replica = await _attach(replica_server, redis_server)
-        try:
+        async with _attached(replica_server, redis_server) as replica:
             again = await client.post("/api/v1/customers/import", content=content, headers=headers)
             assert again.status_code == 200, again.text
             assert await replica.hexists(store_keys.customer_bucket("A1"), "A1")
-        finally:
-            await replica.execute_command("REPLICAOF", "NO", "ONE")
-            await replica.aclose()
 
 
 async def test_a_send_is_not_made_on_a_claim_the_replicas_did_not_confirm(
@@ -141,15 +144,11 @@ async def test_a_send_is_not_made_on_a_claim_the_replicas_did_not_confirm(
     ledger = DeliveryLedger(redis, "sms")
     assert await ledger.statuses([(outage.id, "new", "A1"), (outage.id, "new", "A2")]) == [None, None]
 
-    replica = await _attach(replica_server, redis_server)
-    try:
+    async with _attached(replica_server, redis_server) as replica:
         sent = await sender.send_batch(outage.id, "new", ["A1", "A2"], "run-2")
         assert sent.retry_after is None and not sent.remaining
         assert (await outbox.page(0, 10))[0] == 2
         assert await replica.hexists(store_keys.ledger("sms", outage.id, "new"), "A1")
-    finally:
-        await replica.execute_command("REPLICAOF", "NO", "ONE")
-        await replica.aclose()
 
 
 async def test_a_delivery_receipt_is_answered_only_once_replicated(
@@ -175,11 +174,7 @@ async def test_a_delivery_receipt_is_answered_only_once_replicated(
     async with app_client(signed, redis, clock) as client:
         refused = await client.post("/twilio/sms/status", data=params, headers=headers)
         assert refused.status_code == 503, refused.text
-        replica = await _attach(replica_server, redis_server)
-        try:
+        async with _attached(replica_server, redis_server):
             again = await client.post("/twilio/sms/status", data=params, headers=headers)
             assert again.status_code == 204, again.text
             assert await ledger.statuses([("OUT-1", "new", "A1")]) == ["delivered"]
-        finally:
-            await replica.execute_command("REPLICAOF", "NO", "ONE")
-            await replica.aclose()

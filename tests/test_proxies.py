@@ -36,7 +36,8 @@ def test_forwarded_for_counts_only_from_trusted_proxies(
         if trusted:
             assert statuses == [200] * 6  # the proxy vouches for six different customers
         else:
-            assert statuses.count(200) == 3 and statuses.count(429) == 3
+            # All one client to the limit (3 a second, refilling): some of the six are refused.
+            assert statuses.count(200) >= 3 and 429 in statuses, statuses
     finally:
         api.send_signal(signal.SIGTERM)
         api.wait(20)

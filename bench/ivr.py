@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 import httpx
 from twilio.request_validator import RequestValidator
 
+from bench.openloop import get, measure, post_form
 from bench.service import running_service
 from bench.wrk import api_key, line, wrk
 from services.demo_customers import NETWORK
@@ -61,6 +62,7 @@ def run() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--api-processes", type=int, default=1)
+    parser.add_argument("--rate", type=float, default=300, help="open-loop answers per second")
     args = parser.parse_args()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -99,9 +101,15 @@ def run() -> None:
         wrk(base, "/health", 2, args.connections)
         health = wrk(base, "/health", args.seconds, args.connections)
         quiet = wrk(base, path, args.seconds, args.connections, "post_form.lua", body, signature)
+        host = f"127.0.0.1:{port}"
+        answer = post_form(host, path, body, {"X-Twilio-Signature": signature})
+        open_health = measure("127.0.0.1", port, get(host, "/health"), args.rate, args.seconds)
+        open_quiet = measure("127.0.0.1", port, answer, args.rate, args.seconds)
         storm = fault(base, sub, rev, "IVR-ALL", [feeder for feeder, _ in NETWORK])
         time.sleep(1)
         before = sms(base, rev, storm)
+        open_busy = measure("127.0.0.1", port, answer, args.rate, args.seconds)
+        during_open = sms(base, rev, storm)
         busy_health = wrk(base, "/health", args.seconds, args.connections)
         busy = wrk(base, path, args.seconds, args.connections, "post_form.lua", body, signature)
         after = sms(base, rev, storm)
@@ -116,6 +124,12 @@ def run() -> None:
           f"(handed over {before.get('accepted', 0):,} -> {after.get('accepted', 0):,} during the runs):")  # fmt: skip
     print(line("GET /health (baseline)", busy_health, None))
     print(line("IVR answer to '1', during the fan-out", busy, busy_health))
+    print(f"open loop (bench/openloop.py), {args.rate:.0f} requests/s offered, latency from the due time:")
+    print(open_health.line("GET /health (baseline)"))
+    print(open_quiet.line("IVR answer to '1'"))
+    print(open_busy.line("IVR answer to '1', during the fan-out"))
+    print(f"  (the fan-out handed over {before.get('accepted', 0):,} -> {during_open.get('accepted', 0):,} "
+          "during that open-loop run)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -25,3 +25,34 @@ async def test_replication_cost_benchmark_runs(capsys: pytest.CaptureFixture[str
     await replication_cost(50, 10)
     printed = capsys.readouterr().out
     assert "submissions" in printed and "ledger claims" in printed and "ratio" in printed
+
+
+async def test_the_open_loop_generator_counts_queueing_from_the_due_time() -> None:
+    """A server that answers one request at a time, 20 ms each (50/s), offered 100/s for a
+    second: a closed loop would report 20 ms; the open loop reports the queue callers meet."""
+    import asyncio
+
+    from bench.openloop import get, open_loop
+
+    one_at_a_time = asyncio.Lock()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):
+                async with one_at_a_time:
+                    await asyncio.sleep(0.02)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        slow = await open_loop("127.0.0.1", port, get("x", "/"), rate=100, seconds=1)
+        easy = await open_loop("127.0.0.1", port, get("x", "/"), rate=20, seconds=1)
+    finally:
+        server.close()
+    assert len(slow.latencies_ms) == 100 and slow.statuses == {200: 100}
+    assert slow.percentile(0.99) > 500, slow.line("serial server at twice its capacity")
+    assert easy.percentile(0.99) < 200, easy.line("serial server under its capacity")

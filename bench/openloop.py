@@ -66,16 +66,27 @@ async def open_loop(
     opened: list[asyncio.StreamWriter] = []
     loop = asyncio.get_running_loop()
 
+    async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await asyncio.open_connection(host, port)
+        opened.append(writer)
+        result.connections += 1
+        return reader, writer
+
     async def one(n: int, due: float) -> None:
         try:
-            if idle:
-                reader, writer = idle.pop()
-            else:
-                reader, writer = await asyncio.open_connection(host, port)
-                opened.append(writer)
-                result.connections += 1
-            writer.write(request(n))
-            status = await _read_response(reader)
+            reused = bool(idle)
+            reader, writer = idle.pop() if idle else await connect()
+            try:
+                writer.write(request(n))
+                status = await _read_response(reader)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                if not reused:
+                    raise
+                # The server closed an idle keep-alive connection (uvicorn's timeout): a client
+                # sends again on a new one, as HTTP allows for a request nothing was read for.
+                reader, writer = await connect()
+                writer.write(request(n))
+                status = await _read_response(reader)
         except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError):
             result.errors += 1
             return

@@ -10,13 +10,17 @@ each route with wrk (Debian package `wrk`) for the same time in the same run.
 import argparse
 import os
 import platform
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta
 
 import httpx
 
+from bench.openloop import get, measure
 from bench.service import running_service
 from bench.wrk import line, wrk
+from store.embedded import free_port
 
 SUB = {"Authorization": "Bearer demo-submitter"}
 REV = {"Authorization": "Bearer demo-reviewer"}
@@ -48,14 +52,36 @@ def run() -> None:
     parser.add_argument("--outages", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=1000, help="open-loop requests per second")
     args = parser.parse_args()
     with running_service(demo=True) as (base, _):
         publish(base, args.outages)
+        size = len(httpx.get(f"{base}/api/v1/public/outages").content)
         shown = len(httpx.get(f"{base}/api/v1/public/outages").json()["items"])
         wrk(base, "/health", 2, args.connections)
         health = wrk(base, "/health", args.seconds, args.connections)
         api = wrk(base, "/api/v1/public/outages", args.seconds, args.connections)
         page = wrk(base, "/outages?region=310115", args.seconds, args.connections)
+        port = int(base.rsplit(":", 1)[1])
+        host = f"127.0.0.1:{port}"
+        open_api = measure("127.0.0.1", port, get(host, "/api/v1/public/outages"), args.rate, args.seconds)
+        open_health = measure("127.0.0.1", port, get(host, "/health"), args.rate, args.seconds)
+    # The framework's floor, the same machine, right after: a prebuilt body of the same size.
+    bare_port = free_port()
+    bare = subprocess.Popen([sys.executable, "-m", "bench.bare", str(bare_port), str(size)])
+    try:
+        bare_base = f"http://127.0.0.1:{bare_port}"
+        for _ in range(100):
+            try:
+                httpx.get(f"{bare_base}/ping")
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        bare_ping = wrk(bare_base, "/ping", args.seconds, args.connections)
+        bare_body = wrk(bare_base, "/body", args.seconds, args.connections)
+    finally:
+        bare.terminate()
+        bare.wait(10)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(
         f"{shown} public outages listed; wrk 1 thread, {args.connections} connections, {args.seconds} s per route"
@@ -63,6 +89,16 @@ def run() -> None:
     print(line("GET /health (baseline)", health, None))
     print(line("GET /api/v1/public/outages", api, health))
     print(line("GET /outages?region=310115 (page)", page, health))
+    print(f"bare Litestar app (bench/bare.py), a prebuilt {size:,}-byte body, right after:")
+    print(line("GET /ping (bare)", bare_ping, None))
+    print(line(f"GET /body (bare, {size:,} bytes)", bare_body, bare_ping))
+    print(
+        f"public JSON at {api.rate / bare_body.rate:.2f}x of the bare body route; "
+        f"the page at {page.rate / bare_body.rate:.2f}x"
+    )
+    print(f"open loop (bench/openloop.py), {args.rate:.0f} requests/s offered, latency from the due time:")
+    print(open_health.line("GET /health (baseline)"))
+    print(open_api.line("GET /api/v1/public/outages"))
 
 
 if __name__ == "__main__":

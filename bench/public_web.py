@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 import httpx
 
 from bench.openloop import get, measure
-from bench.service import running_service
+from bench.service import running_service, wait_until_answering
 from bench.wrk import line, wrk
 from store.embedded import free_port
 
@@ -71,12 +71,7 @@ def run() -> None:
     bare = subprocess.Popen([sys.executable, "-m", "bench.bare", str(bare_port), str(size)])
     try:
         bare_base = f"http://127.0.0.1:{bare_port}"
-        for _ in range(100):
-            try:
-                httpx.get(f"{bare_base}/ping")
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until_answering(f"{bare_base}/ping", 10)
         bare_ping = wrk(bare_base, "/ping", args.seconds, args.connections)
         bare_body = wrk(bare_base, "/body", args.seconds, args.connections)
     finally:

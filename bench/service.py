@@ -15,6 +15,15 @@ import httpx
 from store.embedded import free_port
 
 
+def wait_until_answering(url: str, seconds: float) -> None:
+    for _ in range(int(seconds * 10)):
+        try:
+            httpx.get(url)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+
+
 @contextlib.contextmanager
 def running_service(*, demo: bool = False, **settings: str) -> Iterator[tuple[str, dict[str, str]]]:
     """(base URL, environment) of a started service; `settings` are extra environment variables."""
@@ -27,12 +36,7 @@ def running_service(*, demo: bool = False, **settings: str) -> Iterator[tuple[st
         with (Path(data) / "service.log").open("wb") as log:
             service = subprocess.Popen(command, env=env, stdout=log, stderr=log)
             try:
-                for _ in range(600):
-                    try:
-                        httpx.get(f"{base}/health")
-                        break
-                    except httpx.TransportError:
-                        time.sleep(0.1)
+                wait_until_answering(f"{base}/health", 60)
                 yield base, env
             finally:
                 service.send_signal(signal.SIGTERM)

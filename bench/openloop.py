@@ -106,6 +106,7 @@ async def open_loop(
     await asyncio.gather(*tasks)
     for writer in opened:
         writer.close()
+    await asyncio.gather(*(w.wait_closed() for w in opened), return_exceptions=True)
     return result
 
 

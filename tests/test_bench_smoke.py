@@ -35,8 +35,10 @@ async def test_the_open_loop_generator_counts_queueing_from_the_due_time() -> No
     from bench.openloop import get, open_loop
 
     one_at_a_time = asyncio.Lock()
+    handlers: list[asyncio.StreamWriter] = []
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handlers.append(writer)
         try:
             while await reader.readuntil(b"\r\n\r\n"):
                 async with one_at_a_time:
@@ -53,6 +55,10 @@ async def test_the_open_loop_generator_counts_queueing_from_the_due_time() -> No
         easy = await open_loop("127.0.0.1", port, get("x", "/"), rate=20, seconds=1)
     finally:
         server.close()
+        for writer in handlers:
+            writer.close()
+        await asyncio.gather(*(w.wait_closed() for w in handlers), return_exceptions=True)
+        await server.wait_closed()
     assert len(slow.latencies_ms) == 100 and slow.statuses == {200: 100}
     assert slow.percentile(0.99) > 500, slow.line("serial server at twice its capacity")
     assert easy.percentile(0.99) < 200, easy.line("serial server under its capacity")

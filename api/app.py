@@ -30,7 +30,7 @@ from api.ivr import WebhookToken, incoming_call, menu_step
 from api.metrics import ProcessMetrics, health, metrics, ready
 from api.notices import NoticeController
 from api.outages import OutageController
-from api.public_api import public_outages
+from api.public_api import public_outages, public_outages_geojson
 from api.report_page import report_form, report_sent
 from api.reviews import ReviewController
 from api.subscribe_page import subscribe_form, subscribe_sent, subscribe_verified
@@ -180,6 +180,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             incoming_call,
             menu_step,
             public_outages,
+            public_outages_geojson,
             atom_feed,
             cap_document,
             cap_index,

@@ -13,8 +13,10 @@ from api.cache import RenderedCache, cache_key
 from api.conditional import etag_of, not_modified, unchanged, validators
 from schemas.clock import Clock
 from schemas.errors import Unprocessable
+from schemas.geojson import OutageFeatureCollection, feature, feature_collection
 from schemas.kinds import OutageKind
 from schemas.public import PublicOutage, customer_order, is_public, phase
+from schemas.settings import Settings
 from services.public import PublicService
 
 PHASES = ("upcoming", "in_progress", "restored", "cancelled")
@@ -73,3 +75,51 @@ async def public_outages(
 
     body = await rendered.through(key, render)
     return Response(body, media_type="application/json", headers=headers)
+
+
+@get(
+    "/api/v1/public/outages.geojson",
+    tags=["public"],
+    summary="Published outages as GeoJSON (RFC 7946), for maps (no key needed)",
+    description=(
+        "A FeatureCollection: each outage's area as a Polygon ([longitude, latitude], exterior ring "
+        "counter-clockwise, closed), or a null geometry when its record has no polygon; properties "
+        "say its kind, phase, reason, times and page. Same filters and caching as /api/v1/public/outages."
+    ),
+    media_type="application/geo+json",
+    responses={
+        200: ResponseSpec(
+            data_container=OutageFeatureCollection,
+            description="A GeoJSON FeatureCollection of the published outages",
+            media_type="application/geo+json",
+        )
+    },
+)
+async def public_outages_geojson(
+    request: Request[Any, Any, Any],
+    public: NamedDependency[PublicService],
+    clock: NamedDependency[Clock],
+    rendered: NamedDependency[RenderedCache],
+    settings: NamedDependency[Settings],
+    region: Annotated[str | None, QueryParameter()] = None,
+    kind: Annotated[OutageKind | None, QueryParameter()] = None,
+) -> Response[bytes]:
+    if kind is not None and not is_public(kind):
+        raise Unprocessable(f"kind: {kind.value} notices are not public", field="kind", rule="public_kind")
+    now = clock()
+    key = cache_key(request.url.path, request.url.query, await public.version(), now)
+    headers = validators(etag_of(key), None, 30)
+    if unchanged(request, headers["ETag"]):
+        return not_modified(headers)
+
+    async def render() -> bytes:
+        base = settings.public_base_url
+        features = [
+            feature(outage, now, f"{base}/outages/{outage.id}")
+            for outage in customer_order(await public.visible(region, now), now)
+            if kind is None or outage.kind is kind
+        ]
+        return msgspec.json.encode(feature_collection(features))
+
+    body = await rendered.through(key, render)
+    return Response(body, media_type="application/geo+json", headers=headers)

@@ -1,5 +1,6 @@
 """The public outage list as JSON, cacheable: ETag, Cache-Control, 304 on a matching If-None-Match."""
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -31,6 +32,29 @@ class PublicOutageList(msgspec.Struct):
     items: list[PublicOutageView]
 
 
+def refuse_private(kind: OutageKind | None) -> None:
+    if kind is not None and not is_public(kind):
+        raise Unprocessable(f"kind: {kind.value} notices are not public", field="kind", rule="public_kind")
+
+
+async def cached_response(
+    request: Request[Any, Any, Any],
+    public: PublicService,
+    rendered: RenderedCache,
+    now: datetime,
+    media_type: str,
+    render: Callable[[], Awaitable[bytes]],
+) -> Response[bytes]:
+    """The body for this request, the published version and the minute, rendered once; 304 when
+    the client has it."""
+    key = cache_key(request.url.path, request.url.query, await public.version(), now)
+    headers = validators(etag_of(key), None, 30)
+    if unchanged(request, headers["ETag"]):
+        return not_modified(headers)
+    body = await rendered.through(key, render)
+    return Response(body, media_type=media_type, headers=headers)
+
+
 @get(
     "/api/v1/public/outages",
     tags=["public"],
@@ -57,13 +81,8 @@ async def public_outages(
 ) -> Response[bytes]:
     if status is not None and status not in PHASES:
         raise Unprocessable(f"status: one of {', '.join(PHASES)}", field="status", rule="one_of")
-    if kind is not None and not is_public(kind):
-        raise Unprocessable(f"kind: {kind.value} notices are not public", field="kind", rule="public_kind")
+    refuse_private(kind)
     now = clock()
-    key = cache_key(request.url.path, request.url.query, await public.version(), now)
-    headers = validators(etag_of(key), None, 30)
-    if unchanged(request, headers["ETag"]):
-        return not_modified(headers)
 
     async def render() -> bytes:
         items = []
@@ -73,8 +92,7 @@ async def public_outages(
                 items.append(PublicOutageView(**msgspec.structs.asdict(outage), phase=current))
         return msgspec.json.encode(PublicOutageList(generated_at=now, items=items))
 
-    body = await rendered.through(key, render)
-    return Response(body, media_type="application/json", headers=headers)
+    return await cached_response(request, public, rendered, now, "application/json", render)
 
 
 @get(
@@ -104,13 +122,8 @@ async def public_outages_geojson(
     region: Annotated[str | None, QueryParameter()] = None,
     kind: Annotated[OutageKind | None, QueryParameter()] = None,
 ) -> Response[bytes]:
-    if kind is not None and not is_public(kind):
-        raise Unprocessable(f"kind: {kind.value} notices are not public", field="kind", rule="public_kind")
+    refuse_private(kind)
     now = clock()
-    key = cache_key(request.url.path, request.url.query, await public.version(), now)
-    headers = validators(etag_of(key), None, 30)
-    if unchanged(request, headers["ETag"]):
-        return not_modified(headers)
 
     async def render() -> bytes:
         base = settings.public_base_url
@@ -121,5 +134,4 @@ async def public_outages_geojson(
         ]
         return msgspec.json.encode(feature_collection(features))
 
-    body = await rendered.through(key, render)
-    return Response(body, media_type="application/geo+json", headers=headers)
+    return await cached_response(request, public, rendered, now, "application/geo+json", render)

@@ -8,7 +8,6 @@ production) and two of three must agree.
 """
 
 import contextlib
-import os
 import secrets
 import signal
 import subprocess
@@ -169,7 +168,9 @@ class Topology:
         for node in self.data:
             self._wait(lambda n=node: self._answers(n.port), timeout, f"server on {node.port}")
         for node in self.data[1:]:
-            self._wait(lambda n=node: self._linked(n.port), timeout, f"replica on {node.port} in sync")
+            self._wait(
+                lambda n=node: self.is_replica_in_sync(n.port), timeout, f"replica on {node.port} in sync"
+            )
         for sentinel in self.sentinels:
             sentinel.start()
         first = self.data[0].port
@@ -201,7 +202,7 @@ class Topology:
         except (redis.RedisError, OSError):
             return False
 
-    def _linked(self, port: int) -> bool:
+    def is_replica_in_sync(self, port: int) -> bool:
         try:
             client = self.client(port)
             info: dict[str, object] = client.info("replication")  # type: ignore[assignment]
@@ -209,9 +210,6 @@ class Topology:
             return info.get("master_link_status") == "up"
         except (redis.RedisError, OSError):
             return False
-
-    def is_replica_in_sync(self, port: int) -> bool:
-        return self._linked(port)
 
     @staticmethod
     def _wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -246,7 +244,3 @@ class Topology:
             with contextlib.suppress(OSError):
                 parts.append(f"--- {path.relative_to(self.folder)}\n{path.read_text()[-1500:]}")
         return "\n".join(parts)
-
-
-def environment_for_processes(topology: Topology, extra: dict[str, str]) -> dict[str, str]:
-    return {**os.environ, **topology.environment(), **extra}

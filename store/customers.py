@@ -137,16 +137,16 @@ async def encoding_shortfalls(redis: Redis) -> dict[str, int]:
 # Many customers in one command (one EVALSHA of N arguments packs far faster than N HGETs):
 # the bucket is keys.bucket_of's, computed in Lua (tests/test_customers.py checks they agree).
 # It builds key names inside the script, so it needs a single Redis, not a sharded cluster.
-_MANY = """
-local prefix, buckets = ARGV[1], tonumber(ARGV[2])
+_MANY = (
+    keys.BUCKET_OF_LUA
+    + """
 local found = {}
-for i = 3, #ARGV do
-  local account, value = ARGV[i], 0
-  for j = 1, #account do value = (value * 256 + string.byte(account, j)) % buckets end
-  found[#found + 1] = redis.call('HGET', prefix .. value, account) or ''
+for i = 2, #ARGV do
+  found[#found + 1] = redis.call('HGET', ARGV[1] .. bucket_of(ARGV[i]), ARGV[i]) or ''
 end
 return found
 """
+)
 
 
 class UpsertCounts(msgspec.Struct):
@@ -257,7 +257,7 @@ class CustomerStore:
     async def _raw_many(self, accounts: Sequence[str]) -> list[bytes | None]:
         if not accounts:
             return []
-        found = await self._many(keys=[], args=[keys.customers_prefix(), keys.REGISTRY_BUCKETS, *accounts])
+        found = await self._many(keys=[], args=[keys.customers_prefix(), *accounts])
         return [raw or None for raw in found]
 
     async def many(self, accounts: Sequence[str]) -> list[Customer | None]:

@@ -16,14 +16,10 @@ _decoder = msgspec.msgpack.Decoder(IvrOutage)
 # A caller's whole answer in one round trip: phone -> accounts -> customers -> their feeder, area
 # and account indexes -> the outages. It builds key names inside the script (the registry's
 # buckets with keys.bucket_of's hash), so it needs a single Redis, not a sharded cluster.
-_CALLER = """
+_CALLER = (
+    keys.BUCKET_OF_LUA
+    + """
 local phone_index, prefix, now, index, customers_prefix, account_index = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local buckets = tonumber(ARGV[8])
-local function bucket(text)
-  local value = 0
-  for i = 1, #text do value = (value * 256 + string.byte(text, i)) % buckets end
-  return value
-end
 local accounts, cursor = {}, '0'
 repeat
   local page = redis.call('HSCAN', phone_index, cursor, 'MATCH', prefix, 'COUNT', 10000)
@@ -33,7 +29,7 @@ until cursor == '0'
 table.sort(accounts)
 local customers, per_account, wanted, seen = {}, {}, {}, {}
 for _, account in ipairs(accounts) do
-  local raw = redis.call('HGET', customers_prefix .. bucket(account), account)
+  local raw = redis.call('HGET', customers_prefix .. bucket_of(account), account)
   if raw then
     customers[#customers + 1] = {account, raw}
     -- StoredCustomer: name, phone, region, feeder, transformer_area, ...
@@ -56,6 +52,7 @@ local docs = {}
 if #wanted > 0 then docs = redis.call('HMGET', ARGV[7], unpack(wanted)) end
 return {customers, per_account, wanted, docs}
 """
+)
 # Entries stay an hour past the expected end: a restoration notice may come a little late.
 KEPT_AFTER_END = timedelta(hours=1)
 
@@ -132,7 +129,6 @@ class IvrIndex:
                 keys.customers_prefix(),
                 keys.ivr_by_account(""),
                 keys.ivr_outages(),
-                keys.REGISTRY_BUCKETS,
             ],
         )
         found = {i.decode(): _decoder.decode(d) for i, d in zip(wanted, docs, strict=True) if d is not None}

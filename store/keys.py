@@ -67,6 +67,17 @@ def bucket_of(text: str) -> int:
     return int.from_bytes(text.encode(), "big") % REGISTRY_BUCKETS
 
 
+# bucket_of in Lua, for the scripts that find a customer's bucket themselves (store/ivr.py,
+# store/customers.py); tests/test_customers.py checks the two agree.
+BUCKET_OF_LUA = f"""
+local function bucket_of(text)
+  local value = 0
+  for i = 1, #text do value = (value * 256 + string.byte(text, i)) % {REGISTRY_BUCKETS} end
+  return value
+end
+"""
+
+
 def customers(bucket: int) -> str:
     """Hash of account -> the customer (store.customers's compact encoding)."""
     return f"{PREFIX}:c:{bucket}"

@@ -180,12 +180,9 @@ async def test_a_server_whose_encoding_limits_would_bloat_the_registry_is_named(
 
 
 async def test_the_phone_menu_script_finds_a_customer_in_the_bucket_python_put_it_in(redis: ArqRedis) -> None:
-    """store/ivr.py computes an account's bucket in Lua; it must be keys.bucket_of's."""
-    from store.ivr import _CALLER
-
-    lua_bucket = _CALLER[_CALLER.index("local function bucket") : _CALLER.index("local accounts")]
-    script = f"local buckets = tonumber(ARGV[1])\n{lua_bucket}\nlocal out = {{}}\n"
-    script += "for i = 2, #ARGV do out[#out + 1] = bucket(ARGV[i]) end\nreturn out"
+    """store/ivr.py and store/customers.py compute an account's bucket in Lua; it must be keys.bucket_of's."""
+    script = f"{store_keys.BUCKET_OF_LUA}\nlocal out = {{}}\n"
+    script += "for i = 1, #ARGV do out[#out + 1] = bucket_of(ARGV[i]) end\nreturn out"
     texts = ["A1", "3101150000000", "0000000000000000000000000000000", "户号-甲乙丙", "x" * 200, ""]
-    found = await redis.eval(script, 0, str(store_keys.REGISTRY_BUCKETS), *texts)
+    found = await redis.eval(script, 0, *texts)
     assert found == [store_keys.bucket_of(t) for t in texts]

@@ -20,9 +20,9 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import msgspec
 from arq.connections import RedisSettings, create_pool
 
+from bench.channels import drain as drain_queue
 from publishers.sms import sms_channel
 from schemas.clock import clock_in
 from schemas.kinds import OutageKind, Role
@@ -36,7 +36,6 @@ from services.outages import OutageService
 from store.api_keys import ApiKeyStore
 from store.embedded import EmbeddedRedis
 from store.ledger import DeliveryLedger
-from workers.worker import build_worker
 
 
 def redis_benchmark(port: int, password: str) -> dict[str, float]:
@@ -89,15 +88,7 @@ async def run(recipients: int, enqueue_only: int) -> None:
             batches = await redis.zcard("bench")
             drained = None
             if drain:
-                worker = build_worker(
-                    msgspec.structs.replace(settings, sms_concurrency=50), clock, redis=redis, burst=True
-                )
-                worker.max_jobs = 20
-                started = time.perf_counter()
-                await worker.main()
-                drained = time.perf_counter() - started
-                assert worker.on_shutdown is not None
-                await worker.on_shutdown(worker.ctx)
+                drained = await drain_queue(settings, clock, redis)
             counts = await DeliveryLedger(redis, "sms").counts(outage.id, "new")
             results.append((count, imported, enqueue, batches, drained, counts))
         baseline = redis_benchmark(server.port, server.password)

@@ -178,3 +178,36 @@ async def test_a_delivery_receipt_is_answered_only_once_replicated(
             again = await client.post("/twilio/sms/status", data=params, headers=headers)
             assert again.status_code == 204, again.text
             assert await ledger.statuses([("OUT-1", "new", "A1")]) == ["delivered"]
+
+
+@pytest.mark.parametrize("step", ["approve", "reject", "revise", "change"])
+async def test_every_review_step_is_refused_with_a_503_when_no_replica_has_it(
+    settings: Settings, replicated: Settings, redis: ArqRedis, clock: FakeClock, keys: Keys, step: str
+) -> None:
+    """Not only submissions: every write the dispatch API acknowledges waits for the replicas."""
+    from tests.flows import approve, reject, submit_and_approve
+
+    body = outage_body(clock(), external_id=f"STEP-{step}")
+    async with app_client(settings, redis, clock) as plain:
+        if step == "change":
+            outage_id = (await submit_and_approve(plain, keys, body))["id"]
+        else:
+            created = await plain.post("/api/v1/outages", json=body, headers=keys.headers("submitter"))
+            outage_id = created.json()["id"]
+    async with app_client(replicated, redis, clock) as client:
+        if step == "approve":
+            answer = await approve(client, keys, outage_id)
+        elif step == "reject":
+            answer = await reject(client, keys, outage_id, {"reason": "Wrong feeder"})
+        elif step == "revise":
+            revised = {**body, "title": "Revised title"}
+            answer = await client.put(
+                f"/api/v1/outages/{outage_id}", json=revised, headers=keys.headers("submitter")
+            )
+        else:
+            change = {"type": "cancel", "reason": "Merged into January"}
+            answer = await client.post(
+                f"/api/v1/outages/{outage_id}/changes", json=change, headers=keys.headers("submitter")
+            )
+    assert answer.status_code == 503, (step, answer.status_code, answer.text)
+    assert "replicated" in answer.text and "0 of 1 replica" in answer.text

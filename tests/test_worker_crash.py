@@ -129,7 +129,10 @@ async def test_sigkill_during_fan_out_loses_nothing_sends_nothing_twice_and_resu
         worker.wait(20)
 
     per_number = Counter(m["To"] for m in fake_twilio.created)
-    assert max(per_number.values()) == 1, "someone got two messages"
+    twice = [number for number, n in per_number.items() if n > 1]
+    assert max(per_number.values()) == 1, await _duplicates_explained(
+        redis, outage.id, twice, log.read_text()[-4000:]
+    )
     assert len(per_number) == RECIPIENTS, f"{RECIPIENTS - len(per_number)} never got the message"
     assert counts.get("unconfirmed", 0) == 0 and counts.get("sending", 0) == 0
     assert sum(in_flight_at_kills) > 0, "no send was in flight at a kill: nothing was reconciled"
@@ -138,6 +141,16 @@ async def test_sigkill_during_fan_out_loses_nothing_sends_nothing_twice_and_resu
         f"\nkilled at {kills} sent, {in_flight_at_kills} in flight; their sends settled "
         f"{[round(t, 1) for t in taken_up]} s after each kill; all {RECIPIENTS} in {finished:.1f} s, "
         f"{fake_twilio.lookups} lookups at Twilio"
+    )
+
+
+async def _duplicates_explained(redis: ArqRedis, outage_id: str, numbers: list[str], tail: str) -> str:
+    """What the ledger says of the numbers that got two messages, and the workers' last lines."""
+    accounts = [f"K{int(n[-5:]):05d}" for n in numbers[:10]]
+    entries = await redis.hmget(store_keys.ledger("sms", outage_id, "new"), accounts) if accounts else []
+    return (
+        f"{len(numbers)} numbers got two messages; ledger: {dict(zip(accounts, entries, strict=True))}\n"
+        f"{tail}"
     )
 
 

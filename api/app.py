@@ -30,6 +30,7 @@ from api.ivr import WebhookToken, incoming_call, menu_step
 from api.metrics import ProcessMetrics, health, metrics, ready
 from api.notices import NoticeController
 from api.outages import OutageController
+from api.prebuilt import serve_prebuilt
 from api.public_api import public_outages, public_outages_geojson
 from api.report_page import report_form, report_sent
 from api.reviews import ReviewController
@@ -151,7 +152,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
     async def rules() -> dict[str, Any]:
         return {"lead_times": lead_time_description(settings.lead_times), "docs": "/schema/swagger"}
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             rules,
             create_static_files_router(
@@ -243,8 +244,11 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
         ),
         on_shutdown=[broadcaster.close],
         state=State({"broadcaster": broadcaster}),
-        middleware=[request_logging, *public_rate_limit(settings)],
+        middleware=public_rate_limit(settings),
         # Logging is set up once per process (services.logs); the app must not replace it.
         logging_config=None,
         debug=False,
     )
+    # Public renders answer before routing; every request, those too, is logged once.
+    app.asgi_handler = request_logging(serve_prebuilt(app.asgi_handler, rendered, public.version, now))
+    return app

@@ -48,7 +48,8 @@ async def _conditional(
     headers = validators(etag_of(key), last_modified, max_age)
     if unchanged(request, headers["ETag"], last_modified):
         return not_modified(headers)
-    return Response(await rendered.through(key, render), media_type=media_type, headers=headers)
+    response = await rendered.through(key, render, media_type=media_type, headers=headers)
+    return Response(response.body, media_type=media_type, headers=headers)
 
 
 def _tag(settings: Settings, outage_id: str, notice_id: str) -> str:

@@ -51,8 +51,8 @@ async def cached_response(
     headers = validators(etag_of(key), None, 30)
     if unchanged(request, headers["ETag"]):
         return not_modified(headers)
-    body = await rendered.through(key, render)
-    return Response(body, media_type=media_type, headers=headers)
+    response = await rendered.through(key, render, media_type=media_type, headers=headers)
+    return Response(response.body, media_type=media_type, headers=headers)
 
 
 @get(

@@ -83,7 +83,8 @@ async def outage_list(
         html: str = request.app.template_engine.get_template(name).render(**context)  # type: ignore[union-attr]
         return html.encode()
 
-    return Response(await rendered.through(key, render), media_type=MediaType.HTML)
+    response = await rendered.through(key, render, media_type=MediaType.HTML)
+    return Response(response.body, media_type=MediaType.HTML)
 
 
 @get("/outages/{outage_id:str}", include_in_schema=False)

@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 
 from schemas.customers import address_key
 from schemas.public import PublicOutage, phase
+from store.coalesce import SharedRead
 from store.customers import CustomerStore
 from store.web import WebStore
 
@@ -24,9 +25,12 @@ class PublicService:
     def __init__(self, redis: Redis) -> None:
         self.web = WebStore(redis)
         self.customers = CustomerStore(redis)
+        self._version = SharedRead(self.web.version)
 
     async def version(self) -> int:
-        return await self.web.version()
+        """The published version, read after the call (every publication acknowledged before it
+        counts), in one read shared by the calls that come while another is under way."""
+        return await self._version.get()
 
     async def visible(self, region: str | None, now: datetime) -> list[PublicOutage]:
         return await self.web.visible(region, now)

@@ -5,7 +5,7 @@ instead of one per message."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -13,6 +13,7 @@ from redis.asyncio.client import Pipeline
 # Queues exactly one command on the pipeline (a registered script's call with client=pipe is
 # a coroutine that queues EVALSHA).
 Command = Callable[[Pipeline], Awaitable[object]]
+T = TypeVar("T")
 
 
 class Coalescer:
@@ -70,3 +71,50 @@ class Coalescer:
                 future.set_exception(result)
             else:
                 future.set_result((result, having))
+
+
+class SharedRead(Generic[T]):
+    """One read for the callers that ask while another read is under way: under load a public
+    route's version costs one round trip per batch of requests, not one per request. A caller only
+    ever gets a value read after it asked (it joins the next read, never the one in flight), so a
+    request sees every write acknowledged before it arrived."""
+
+    def __init__(self, read: Callable[[], Awaitable[T]]) -> None:
+        self._read = read
+        self._next: asyncio.Future[T] | None = None
+        self._reading: asyncio.Task[None] | None = None
+        # Reads made (for tests and benchmarks).
+        self.reads = 0
+
+    async def get(self) -> T:
+        future = self._next
+        if future is None:
+            future = self._next = asyncio.get_running_loop().create_future()
+            if self._reading is None:
+                self._start()
+        # A caller that goes away stops waiting; the read the others wait for goes on.
+        return await asyncio.shield(future)
+
+    def _start(self) -> None:
+        future, self._next = self._next, None
+        assert future is not None
+        self._reading = asyncio.get_running_loop().create_task(self._run(future))
+
+    async def _run(self, future: "asyncio.Future[T]") -> None:
+        self.reads += 1
+        try:
+            value = await self._read()
+        except BaseException as exc:
+            if not future.done():
+                future.set_exception(exc)
+                # Retrieved here, so a read nobody waits for any more is not reported as lost.
+                future.exception()
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            if not future.done():
+                future.set_result(value)
+        finally:
+            self._reading = None
+            if self._next is not None:
+                self._start()

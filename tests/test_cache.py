@@ -7,6 +7,8 @@ import pytest
 
 from api.cache import RenderedCache, cache_key
 
+HTML = "text/html"
+JSON = "application/json"
 NOW = datetime.fromisoformat("2026-11-23T10:00:00+08:00")
 
 
@@ -22,12 +24,12 @@ async def test_requests_missing_together_share_one_render() -> None:
         await release.wait()
         return b"<ul>...</ul>"
 
-    waiting = [asyncio.create_task(cache.through(key, render)) for _ in range(50)]
+    waiting = [asyncio.create_task(cache.through(key, render, media_type=HTML)) for _ in range(50)]
     await asyncio.sleep(0)
     release.set()
-    assert await asyncio.gather(*waiting) == [b"<ul>...</ul>"] * 50
+    assert [r.body for r in await asyncio.gather(*waiting)] == [b"<ul>...</ul>"] * 50
     assert renders == 1
-    assert await cache.through(key, render) == b"<ul>...</ul>"
+    assert (await cache.through(key, render, media_type=HTML)).body == b"<ul>...</ul>"
     assert renders == 1, "a later request is served from the cache"
     assert cache.get(cache_key("/outages", "region=310115", 8, NOW)) is None, "a new version misses"
 
@@ -47,8 +49,8 @@ async def test_a_failed_render_is_not_kept_and_a_gone_client_does_not_cancel_it(
         return b"[]"
 
     gone, staying = (
-        asyncio.create_task(cache.through(key, flaky)),
-        asyncio.create_task(cache.through(key, flaky)),
+        asyncio.create_task(cache.through(key, flaky, media_type=JSON)),
+        asyncio.create_task(cache.through(key, flaky, media_type=JSON)),
     )
     await asyncio.sleep(0)
     gone.cancel()
@@ -56,5 +58,5 @@ async def test_a_failed_render_is_not_kept_and_a_gone_client_does_not_cancel_it(
     with pytest.raises(ConnectionError):
         await staying
     assert cache.get(key) is None
-    assert await cache.through(key, flaky) == b"[]"
+    assert (await cache.through(key, flaky, media_type=JSON)).body == b"[]"
     assert attempts == 2

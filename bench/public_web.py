@@ -4,7 +4,7 @@ Starts `outage-notice serve --demo` in a temporary folder, publishes N more faul
 the dispatch API (faults go out at any hour), waits until the web channel shows them, then loads
 each route with wrk (Debian package `wrk`) for the same time in the same run.
 
-    .venv/bin/python -m bench.public_web [--outages 200] [--seconds 10] [--connections 50]
+    .venv/bin/python -m bench.public_web [--outages 200] [--seconds 10] [--connections 50] [--api-processes 1]
 """
 
 import argparse
@@ -53,8 +53,9 @@ def run() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--rate", type=float, default=1000, help="open-loop requests per second")
+    parser.add_argument("--api-processes", type=int, default=1)
     args = parser.parse_args()
-    with running_service(demo=True) as (base, _):
+    with running_service(demo=True, API_PROCESSES=str(args.api_processes)) as (base, _):
         publish(base, args.outages)
         size = len(httpx.get(f"{base}/api/v1/public/outages").content)
         shown = len(httpx.get(f"{base}/api/v1/public/outages").json()["items"])
@@ -79,7 +80,8 @@ def run() -> None:
         bare.wait(10)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(
-        f"{shown} public outages listed; wrk 1 thread, {args.connections} connections, {args.seconds} s per route"
+        f"{shown} public outages listed; {args.api_processes} API process(es); wrk 1 thread, "
+        f"{args.connections} connections, {args.seconds} s per route"
     )
     print(line("GET /health (baseline)", health, None))
     print(line("GET /api/v1/public/outages", api, health))

@@ -1,5 +1,7 @@
 """The in-process benchmarks at a tiny size, so they never rot (their figures are not tested)."""
 
+import os
+
 import pytest
 
 from bench.channels import run as channels
@@ -62,3 +64,51 @@ async def test_the_open_loop_generator_counts_queueing_from_the_due_time() -> No
     assert len(slow.latencies_ms) == 100 and slow.statuses == {200: 100}
     assert slow.percentile(0.99) > 500, slow.line("serial server at twice its capacity")
     assert easy.percentile(0.99) < 200, easy.line("serial server under its capacity")
+
+
+# The benchmarks that load a running service with wrk (Debian `wrk`) and compare with
+# redis-benchmark (Debian `redis-tools`): `make test` installs both where it may (root, apt), as
+# it does chromium; elsewhere these are skipped, saying so.
+TOOLS = ("wrk", "redis-benchmark")
+SMOKE_RUNS = {
+    "public_web": (["--outages", "3", "--seconds", "1", "--rate", "50"], ["public JSON at", "open loop"]),
+    "ivr": (
+        ["--customers", "300", "--seconds", "1", "--rate", "30", "--connections", "10"],
+        ["IVR", "/health"],
+    ),
+    "ingest": (["--seconds", "1", "--connections", "5"], ["/health", "approve"]),
+    "reports": (
+        ["--areas", "5", "--per-area", "3", "--seconds", "1", "--connections", "5"],
+        ["POST /api/v1/reports", "suspected outages"],
+    ),
+    "import_customers": (["--rows", "2000"], ["same file again"]),
+    "fanout": (
+        ["--recipients", "300", "--enqueue-only", "600"],
+        ["enqueue step alone", "handed to provider"],
+    ),
+    "fanout --twilio": (
+        ["--twilio", "--recipients", "300", "--enqueue-only", "0"],
+        ["over HTTP to the Twilio stub", "the SDK costs"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", SMOKE_RUNS)
+def test_the_service_benchmarks_run_at_a_tiny_size(name: str) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing and os.environ.get("REQUIRE_BROWSER"):
+        pytest.fail(f"{missing} missing where `make test` should have installed them")
+    if missing:
+        pytest.skip(f"{missing} not installed (Debian packages wrk, redis-tools)")
+    module = name.split()[0]
+    arguments, expected = SMOKE_RUNS[name]
+    done = subprocess.run(
+        [sys.executable, "-m", f"bench.{module}", *arguments], capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for words in expected:
+        assert words in done.stdout, done.stdout[-3000:]

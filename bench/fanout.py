@@ -15,6 +15,7 @@ concurrency: plain aiohttp POSTs to the stub, and the SDK's create_async alone (
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import os
 import platform
@@ -81,7 +82,8 @@ async def http_floors(base: str, count: int) -> tuple[float, float]:
     """(plain aiohttp POSTs/s, the SDK's creates/s) against the stub, same concurrency."""
     url = f"{base}/2010-04-01/Accounts/{SID}/Messages.json"
     form = {"To": "+8613800000000", "From": FROM, "Body": "【国家电网】" + "停电通知" * 20}
-    async with aiohttp.ClientSession(auth=aiohttp.BasicAuth(SID, TOKEN)) as session:
+    authorization = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+    async with aiohttp.ClientSession(headers={"Authorization": authorization}) as session:
 
         async def post(_: int) -> None:
             async with session.post(url, data=form) as response:

@@ -1,5 +1,6 @@
 """Pure SMS rules: how long a text is and how many segments it costs."""
 
+import functools
 import math
 
 import msgspec
@@ -20,6 +21,8 @@ class SmsSize(msgspec.Struct, frozen=True):
     segments: int
 
 
+# A fan-out sizes the same few texts (one per language) for every recipient.
+@functools.lru_cache(maxsize=1024)
 def sms_size(text: str) -> SmsSize:
     if all(c in _GSM7_BASIC or c in _GSM7_EXTENSION for c in text):
         units = sum(2 if c in _GSM7_EXTENSION else 1 for c in text)

@@ -95,12 +95,40 @@ def _supply_entries(customer: Customer) -> list[Entry]:
     return found
 
 
-def _add(pipe: Pipeline, entry: Entry) -> None:
-    kind, key, member = entry
-    if kind == "set":
-        pipe.sadd(key, member)
-    else:
-        pipe.hset(key, member, "")
+class _Writes:
+    """A chunk's writes, one command per key: the customers of a chunk share their feeder and
+    area sets, so a million rows make about half the commands they would one by one. Removals go
+    first; an entry names its account, so one customer's stale entry is never another's new one."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, dict[str, bytes | str]] = {}
+        self.removed: dict[tuple[str, str], list[str]] = {}
+        self.added: dict[tuple[str, str], dict[str, None]] = {}
+
+    def set_field(self, key: str, field: str, value: bytes | str) -> None:
+        self.fields.setdefault(key, {})[field] = value
+
+    def remove(self, entry: Entry) -> None:
+        kind, key, member = entry
+        self.removed.setdefault((kind, key), []).append(member)
+
+    def add(self, entry: Entry) -> None:
+        kind, key, member = entry
+        self.added.setdefault((kind, key), {})[member] = None
+
+    def queue(self, pipe: Pipeline) -> None:
+        for (kind, key), members in self.removed.items():
+            if kind == "set":
+                pipe.srem(key, *members)
+            else:
+                pipe.hdel(key, *members)
+        for key, mapping in self.fields.items():
+            pipe.hset(key, mapping=mapping)
+        for (kind, key), added in self.added.items():
+            if kind == "set":
+                pipe.sadd(key, *added)
+            else:
+                pipe.hset(key, mapping=dict.fromkeys(added, ""))
 
 
 def _remove(pipe: Pipeline, entry: Entry) -> None:
@@ -191,8 +219,10 @@ class CustomerStore:
                     await pipe.watch(*buckets)
                     olds = await self._raw_many(list(latest))
                     pipe.multi()
+                    writes = _Writes()
                     for customer, raw in zip(latest.values(), olds, strict=True):
-                        self._queue_upsert(pipe, customer, raw, found, region)
+                        self._plan_upsert(writes, customer, raw, found, region)
+                    writes.queue(pipe)
                     await pipe.execute()
                 except WatchError:
                     continue
@@ -203,8 +233,8 @@ class CustomerStore:
             return
 
     @staticmethod
-    def _queue_upsert(
-        pipe: Pipeline, customer: Customer, raw: bytes | None, counts: UpsertCounts, region: str | None
+    def _plan_upsert(
+        writes: "_Writes", customer: Customer, raw: bytes | None, counts: UpsertCounts, region: str | None
     ) -> None:
         old = decode_customer(customer.account, raw) if raw is not None else None
         if old is not None and region is not None and old.region != region:
@@ -219,11 +249,11 @@ class CustomerStore:
         else:
             counts.updated += 1
             stale = _index_entries(old) - _index_entries(customer)
-        pipe.hset(keys.customer_bucket(customer.account), customer.account, encode_customer(customer))  # type: ignore[arg-type]
+        writes.set_field(keys.customer_bucket(customer.account), customer.account, encode_customer(customer))
         for entry in stale:
-            _remove(pipe, entry)
+            writes.remove(entry)
         for entry in [*_index_entries(customer), *_supply_entries(customer)]:
-            _add(pipe, entry)
+            writes.add(entry)
 
     async def remove(self, accounts: Iterable[str], region: str | None = None) -> int:
         """Removes the accounts (with `region`: only those the registry holds in that region)."""

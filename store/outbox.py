@@ -1,5 +1,6 @@
 """The local outbox: every SMS the service would have sent when no provider is configured."""
 
+import functools
 import hashlib
 from datetime import datetime, timedelta
 
@@ -7,6 +8,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from store import keys
+from store.coalesce import Coalescer
 
 # The outbox keeps the message, and (for two weeks) that this text went to this number, so a run
 # that takes over a dead run's claim can ask the outbox as it would ask Twilio.
@@ -18,6 +20,7 @@ return 1
 """
 
 
+@functools.lru_cache(maxsize=1024)
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -42,13 +45,19 @@ class Outbox:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._add = redis.register_script(_OUTBOX_ADD)
+        # A fan-out's concurrent sends add in one pipeline per turn of the event loop.
+        self._adds = Coalescer(redis)
 
     async def add(self, message: OutboxMessage, keep: int) -> None:
         sent = keys.sms_outbox_sent(message.to, _digest(message.body))
-        await self._add(
-            keys=[keys.sms_outbox(), sent],
-            args=[msgspec.json.encode(message), keep, message.sid, int(timedelta(days=14).total_seconds())],
-        )
+        outbox_keys = [keys.sms_outbox(), sent]
+        args: list[bytes | int | str] = [
+            msgspec.json.encode(message),
+            keep,
+            message.sid,
+            int(timedelta(days=14).total_seconds()),
+        ]
+        await self._adds.call(lambda pipe: self._add(keys=outbox_keys, args=args, client=pipe))
 
     async def sid_for(self, to: str, body: str) -> str | None:
         """The outbox message with this text to this number, if one was kept."""

@@ -31,15 +31,16 @@ from api.metrics import ProcessMetrics, health, metrics, ready
 from api.notices import NoticeController
 from api.outages import OutageController
 from api.prebuilt import serve_prebuilt
-from api.public_api import public_outages, public_outages_geojson
+from api.public_api import public_outages, public_outages_geojson, public_summary
 from api.report_page import report_form, report_sent
 from api.reviews import ReviewController
+from api.storm import DispatchStormController
 from api.subscribe_page import subscribe_form, subscribe_sent, subscribe_verified
 from api.subscriptions import ContactController, SubscriptionController
 from api.twilio_hooks import sms_inbound, sms_status
 from api.unsubscribe import unsubscribe, unsubscribe_page
 from api.voice_hooks import voice_confirm, voice_notice, voice_status
-from api.web import live_events, lookup_page, outage_list, outage_page
+from api.web import live_events, lookup_page, outage_list, outage_page, storm_page
 from api.webhooks import WebhookController
 from publishers.channels import build_channels
 from publishers.templates import environment
@@ -61,6 +62,7 @@ from services.public import PublicService
 from services.registration import RegistrationService
 from services.replies import ReplyService
 from services.reports import ReportService
+from services.storm import DispatchStormService, StormService
 from services.voice import VoiceService
 from services.webhooks import WebhookService
 
@@ -130,6 +132,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
     service = OutageService(settings, redis, now)
     customers = CustomerService(redis, settings)
     public = PublicService(redis)
+    storm = StormService(redis, settings)
     reports = ReportService(service, redis, build_channels(settings, redis, now))
     fault_reports = FaultReportService(service, redis)
     followups = FollowUpService(settings, redis, now, fault_reports)
@@ -182,6 +185,8 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             menu_step,
             public_outages,
             public_outages_geojson,
+            public_summary,
+            storm_page,
             atom_feed,
             cap_document,
             cap_index,
@@ -201,6 +206,7 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
             SubscriptionController,
             ContactController,
             WebhookController,
+            DispatchStormController,
         ],
         dependencies={
             "caller": Provide(provide_caller),
@@ -208,6 +214,8 @@ def create_app(settings: Settings, redis: ArqRedis, clock: Clock | None = None) 
                 outages=service,
                 customers=customers,
                 public=public,
+                storm=storm,
+                dispatch_storm=DispatchStormService(storm, service, fault_reports, reports),
                 reports=reports,
                 replies=replies,
                 fault_reports=fault_reports,

@@ -18,7 +18,9 @@ from schemas.geojson import OutageFeatureCollection, feature, feature_collection
 from schemas.kinds import OutageKind
 from schemas.public import PublicOutage, customer_order, is_public, phase
 from schemas.settings import Settings
+from schemas.storm import StormSummary
 from services.public import PublicService
+from services.storm import StormService
 
 PHASES = ("upcoming", "in_progress", "restored", "cancelled")
 
@@ -135,3 +137,33 @@ async def public_outages_geojson(
         return msgspec.json.encode(feature_collection(features))
 
     return await cached_response(request, public, rendered, now, "application/geo+json", render)
+
+
+@get(
+    "/api/v1/public/summary",
+    tags=["public"],
+    summary="The storm view's figures: customers out, by district, the last day's trend (no key needed)",
+    description=(
+        "Customers out now (each counted once, however many outages reach them), outages in progress, "
+        "customers restored in the last 24 hours, a row per district (administrative division) with "
+        "its customers out, their share of its registered customers and the earliest and latest "
+        "expected restoration, and customers out at each full hour of the last day. A count below "
+        'STORM_MIN_COUNT is given as null with `shown` reading "< N". Cacheable like '
+        "/api/v1/public/outages (ETag, 304)."
+    ),
+    responses={200: ResponseSpec(data_container=StormSummary, description="The storm's figures")},
+)
+async def public_summary(
+    request: Request[Any, Any, Any],
+    public: NamedDependency[PublicService],
+    storm: NamedDependency[StormService],
+    clock: NamedDependency[Clock],
+    rendered: NamedDependency[RenderedCache],
+    region: Annotated[str | None, QueryParameter()] = None,
+) -> Response[bytes]:
+    now = clock()
+
+    async def render() -> bytes:
+        return msgspec.json.encode(await storm.summary(now, region))
+
+    return await cached_response(request, public, rendered, now, "application/json", render)

@@ -16,11 +16,14 @@ from api.cache import RenderedCache, cache_key
 from api.web_text import PUBLIC_KINDS, TEXT, language_of
 from schemas.clock import Clock
 from schemas.errors import NotFound
+from schemas.kinds import OutageKind
 from schemas.public import PublicOutage, WebEvent, customer_order, is_public, phase
 from schemas.regions import region_name, zone_name
 from schemas.settings import Settings
+from schemas.storm_map import bars, storm_map
 from services.live import Broadcaster
 from services.public import PublicService
+from services.storm import StormService
 
 KEEPALIVE_SECONDS = 15.0
 
@@ -59,6 +62,7 @@ async def outage_list(
     settings: NamedDependency[Settings],
     clock: NamedDependency[Clock],
     rendered: NamedDependency[RenderedCache],
+    storm: NamedDependency[StormService],
     region: Query = None,
     kind: Query = None,
     lang: Query = None,
@@ -69,9 +73,16 @@ async def outage_list(
 
     async def render() -> bytes:
         outages = customer_order(await public.visible(region or None, now), now)
+        context = page_context(request, settings, now, lang)
+        context["storm_on_top"] = False
+        faults_out = sum(1 for o in outages if o.kind is OutageKind.FAULT and phase(o, now) == "in_progress")
+        if faults_out >= settings.storm_threshold and not partial:
+            # A storm: the page opens on the overview; the cards follow.
+            context.update(
+                await storm_context(storm, public, now, region or None, settings), storm_on_top=True
+            )
         if kind:
             outages = [o for o in outages if o.kind.value == kind]
-        context = page_context(request, settings, now, lang)
         context.update(
             outages=outages,
             region=region or "",
@@ -85,6 +96,47 @@ async def outage_list(
 
     response = await rendered.through(key, render, media_type=MediaType.HTML)
     return Response(response.body, media_type=MediaType.HTML)
+
+
+@get("/storm", include_in_schema=False)
+async def storm_page(
+    request: Request[Any, Any, Any],
+    public: NamedDependency[PublicService],
+    storm: NamedDependency[StormService],
+    settings: NamedDependency[Settings],
+    clock: NamedDependency[Clock],
+    rendered: NamedDependency[RenderedCache],
+    region: Query = None,
+    lang: Query = None,
+    partial: Query = None,
+) -> Response[bytes]:
+    """The storm view: totals, districts, the last day's trend and a map, for the public."""
+    now = clock()
+    key = cache_key(request.url.path, request.url.query, await public.version(), now)
+
+    async def render() -> bytes:
+        context = page_context(request, settings, now, lang)
+        context.update(await storm_context(storm, public, now, region or None, settings))
+        name = "web/_storm.html" if partial else "web/storm.html"
+        html: str = request.app.template_engine.get_template(name).render(**context)  # type: ignore[union-attr]
+        return html.encode()
+
+    response = await rendered.through(key, render, media_type=MediaType.HTML)
+    return Response(response.body, media_type=MediaType.HTML)
+
+
+async def storm_context(
+    storm: StormService, public: PublicService, now: datetime, region: str | None, settings: Settings
+) -> dict[str, Any]:
+    summary = await storm.summary(now, region)
+    shown = await public.visible(region, now)
+    return {
+        "summary": summary,
+        "map": storm_map([o for o in shown if is_public(o.kind)], now),
+        "bars": bars([p.customers_out.value for p in summary.trend]),
+        "min_count": settings.storm_min_count,
+        "region": region or "",
+    }
 
 
 @get("/outages/{outage_id:str}", include_in_schema=False)

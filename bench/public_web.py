@@ -26,6 +26,12 @@ SUB = {"Authorization": "Bearer demo-submitter"}
 REV = {"Authorization": "Bearer demo-reviewer"}
 
 
+def square(n: int) -> list[list[float]]:
+    """A small block of its own for outage n, [latitude, longitude], on a 40-wide grid."""
+    lat, lon = 31.0 + (n // 40) * 0.01, 121.4 + (n % 40) * 0.01
+    return [[lat, lon], [lat, lon + 0.008], [lat + 0.008, lon + 0.008], [lat + 0.008, lon], [lat, lon]]
+
+
 def publish(base: str, count: int) -> None:
     now = datetime.now().astimezone()
     with httpx.Client(base_url=base, timeout=30) as client:
@@ -35,6 +41,7 @@ def publish(base: str, count: int) -> None:
                 "external_id": f"WEB-{n}", "kind": "fault", "title": f"Feeder trip {n}", "reason": "Typhoon damage",
                 "region": "310115", "area_description": f"Zhangjiang block {n}", "scope": {"feeders": [f"W-{n}"]},
                 "starts_at": (located - timedelta(minutes=10)).isoformat(), "fault_located_at": located.isoformat(),
+                "polygon": square(n),
             }  # fmt: skip
             created = client.post("/api/v1/outages", json=body, headers=SUB)
             # The reviewer approves the version they read (the record's ETag).
@@ -63,6 +70,8 @@ def run() -> None:
         health = wrk(base, "/health", args.seconds, args.connections)
         api = wrk(base, "/api/v1/public/outages", args.seconds, args.connections)
         page = wrk(base, "/outages?region=310115", args.seconds, args.connections)
+        summary = wrk(base, "/api/v1/public/summary", args.seconds, args.connections)
+        storm = wrk(base, "/storm", args.seconds, args.connections)
         port = int(base.rsplit(":", 1)[1])
         host = f"127.0.0.1:{port}"
         open_api = measure("127.0.0.1", port, get(host, "/api/v1/public/outages"), args.rate, args.seconds)
@@ -86,12 +95,15 @@ def run() -> None:
     print(line("GET /health (baseline)", health, None))
     print(line("GET /api/v1/public/outages", api, health))
     print(line("GET /outages?region=310115 (page)", page, health))
+    print(line("GET /api/v1/public/summary (storm)", summary, health))
+    print(line("GET /storm (page)", storm, health))
     print(f"bare Litestar app (bench/bare.py), a prebuilt {size:,}-byte body, right after:")
     print(line("GET /ping (bare)", bare_ping, None))
     print(line(f"GET /body (bare, {size:,} bytes)", bare_body, bare_ping))
     print(
         f"public JSON at {api.rate / bare_body.rate:.2f}x of the bare body route; "
-        f"the page at {page.rate / bare_body.rate:.2f}x"
+        f"the page at {page.rate / bare_body.rate:.2f}x; the storm summary at {summary.rate / bare_body.rate:.2f}x, "
+        f"its page at {storm.rate / bare_body.rate:.2f}x"
     )
     print(f"open loop (bench/openloop.py), {args.rate:.0f} requests/s offered, latency from the due time:")
     print(open_health.line("GET /health (baseline)"))

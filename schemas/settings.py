@@ -59,6 +59,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Public pages, feeds and JSON: requests per second per client address; 0 turns it off.
     # Generous, because mobile carriers put many customers behind one address.
     public_rate_limit: int = 50
+    # The storm view: a count of affected customers below this is shown as "< N" (no individual
+    # customer can be told apart); the list page opens on the storm summary from this many
+    # faults in progress.
+    storm_min_count: int = 10
+    storm_threshold: int = 20
     # Addresses (or networks) of the reverse proxies / CDN whose X-Forwarded-For is believed; empty:
     # nobody's, the client is the connection's peer.
     trusted_proxies: tuple[str, ...] = ()
@@ -362,6 +367,8 @@ ENVIRONMENT: tuple[Variable, ...] = (
     ),
     # public web and reports
     Variable("PUBLIC_RATE_LIMIT", "public_rate_limit", _number(int)),
+    Variable("STORM_MIN_COUNT", "storm_min_count", _number(int, 1)),
+    Variable("STORM_THRESHOLD", "storm_threshold", _number(int, 1)),
     Variable("TRUSTED_PROXIES", "trusted_proxies", _networks),
     Variable("CAP_SENDER", "cap_sender", _text),
     Variable("DELIVERY_THRESHOLD", "delivery_threshold", _number(float)),

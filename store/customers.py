@@ -104,6 +104,11 @@ class _Writes:
         self.fields: dict[str, dict[str, bytes | str]] = {}
         self.removed: dict[tuple[str, str], list[str]] = {}
         self.added: dict[tuple[str, str], dict[str, None]] = {}
+        # Customers gained (or lost) per region.
+        self.regions: dict[str, int] = {}
+
+    def count(self, region: str, change: int) -> None:
+        self.regions[region] = self.regions.get(region, 0) + change
 
     def set_field(self, key: str, field: str, value: bytes | str) -> None:
         self.fields.setdefault(key, {})[field] = value
@@ -129,6 +134,9 @@ class _Writes:
                 pipe.sadd(key, *added)
             else:
                 pipe.hset(key, mapping=dict.fromkeys(added, ""))
+        for region, change in self.regions.items():
+            if change:
+                pipe.hincrby(keys.region_customer_counts(), region, change)
 
 
 def _remove(pipe: Pipeline, entry: Entry) -> None:
@@ -246,9 +254,13 @@ class CustomerStore:
         if old is None:
             counts.inserted += 1
             stale: set[Entry] = set()
+            writes.count(customer.region, 1)
         else:
             counts.updated += 1
             stale = _index_entries(old) - _index_entries(customer)
+            if old.region != customer.region:
+                writes.count(old.region, -1)
+                writes.count(customer.region, 1)
         writes.set_field(keys.customer_bucket(customer.account), customer.account, encode_customer(customer))
         for entry in stale:
             writes.remove(entry)
@@ -271,6 +283,7 @@ class CustomerStore:
                             break
                         pipe.multi()
                         pipe.hdel(bucket, account)
+                        pipe.hincrby(keys.region_customer_counts(), customer.region, -1)
                         for entry in _index_entries(customer):
                             _remove(pipe, entry)
                         await pipe.execute()
@@ -279,6 +292,13 @@ class CustomerStore:
                     except WatchError:
                         continue
         return removed
+
+    async def registered(self, regions: Sequence[str]) -> dict[str, int]:
+        """How many customers the registry holds in each region."""
+        if not regions:
+            return {}
+        found = await self.redis.hmget(keys.region_customer_counts(), list(regions))
+        return {r: int(n or 0) for r, n in zip(regions, found, strict=True)}
 
     async def get(self, account: str) -> Customer | None:
         raw = await self.redis.hget(keys.customer_bucket(account), account)

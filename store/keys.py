@@ -117,6 +117,11 @@ def feeders_of_area(region: str, transformer_area: str) -> str:
     return f"{PREFIX}:ct:{region}:{transformer_area}"
 
 
+def region_customer_counts() -> str:
+    """Hash: region code -> how many customers the registry holds there (the storm view's shares)."""
+    return f"{PREFIX}:c:regions"
+
+
 def important_customers(region: str) -> str:
     return f"{PREFIX}:cidx:{region}:important"
 

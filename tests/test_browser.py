@@ -220,3 +220,46 @@ async def test_dispatcher_works_reports_live_confirms_a_suspect_and_accepts_an_o
         pending = (await reviewer.get("/api/v1/outages", params={"status": "pending_review"})).json()["items"]
     assert [o["kind"] for o in pending] == ["fault"] and pending[0]["scope"]["transformer_areas"] == ["TA-1"]
     await context.close()
+
+
+async def test_the_storm_page_on_a_phone_and_a_desktop_links_its_map_and_refreshes_live(
+    server: str, browser: Browser, keys: Keys, clock: FakeClock, redis: ArqRedis, run_channels: Any
+) -> None:
+    from tests.bodies import fault_body
+    from tests.test_storm import SQUARE
+
+    await load(
+        redis,
+        *(row(f"S{n:02d}", phone(n), feeder="F1") for n in range(12)),
+        row("T1", phone(50), feeder="F2"),
+    )
+    async with httpx.AsyncClient(base_url=server) as api:
+        first = await submit_and_approve(
+            api, keys, fault_body(clock(), title="Zhangjiang trip", scope={"feeders": ["F1"]}, polygon=SQUARE)
+        )
+    await run_channels()
+    for width, height in ((390, 844), (1280, 800)):
+        page = await browser.new_page(viewport={"width": width, "height": height})
+        await page.goto(server + "/storm")
+        assert await page.inner_text("#customers-out") == "12"
+        assert await page.evaluate("document.documentElement.scrollWidth") <= width, (
+            "nothing wider than the screen"
+        )
+        box = await page.locator("#map").bounding_box()
+        assert box is not None and 0 < box["width"] <= width
+        assert await page.locator("#districts tbody tr").count() == 1
+        await page.close()
+    page = await browser.new_page(viewport={"width": 390, "height": 844})
+    await page.goto(server + "/storm")
+    await page.wait_for_selector("body[data-live='1']", timeout=TIMEOUT_MS)
+    async with httpx.AsyncClient(base_url=server) as api:
+        await submit_and_approve(api, keys, fault_body(clock(), external_id="F-2", scope={"feeders": ["F2"]}))
+    await run_channels()
+    # The second outage's customer joins the count without a reload ("< 10" would hide one alone).
+    await page.wait_for_function(
+        "document.getElementById('customers-out').textContent === '13'", timeout=TIMEOUT_MS
+    )
+    assert page.url == server + "/storm"
+    await page.click("#map a")
+    await page.wait_for_load_state()
+    assert page.url.endswith(f"/outages/{first['id']}")

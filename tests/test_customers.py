@@ -127,6 +127,8 @@ async def test_a_key_cannot_import_over_another_regions_account(
         store_keys.customers_supplied("440305", "F1", "TA-9"),
         store_keys.areas_of_feeder("440305", "F1"),
         store_keys.feeders_of_area("440305", "TA-9"),
+        # N1 counted in its region (the storm view's shares).
+        store_keys.region_customer_counts(),
     }
     # Removal by the other region's key neither finds nor removes it.
     gone = await client.delete("/api/v1/customers/B1", headers=keys.headers("other"))

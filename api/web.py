@@ -1,7 +1,7 @@
 """Public pages: current and upcoming outages, one outage, "is my supply affected?", live updates."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -69,9 +69,8 @@ async def outage_list(
     partial: Query = None,
 ) -> Response[bytes]:
     now = clock()
-    key = cache_key(request.url.path, request.url.query, await public.version(), now)
 
-    async def render() -> bytes:
+    async def page() -> tuple[str, dict[str, Any]]:
         outages = customer_order(await public.visible(region or None, now), now)
         context = page_context(request, settings, now, lang)
         context["storm_on_top"] = False
@@ -90,12 +89,9 @@ async def outage_list(
             regions=await public.regions(),
             kinds=PUBLIC_KINDS,
         )
-        name = "web/_outages.html" if partial else "web/list.html"
-        html: str = request.app.template_engine.get_template(name).render(**context)  # type: ignore[union-attr]
-        return html.encode()
+        return ("web/_outages.html" if partial else "web/list.html"), context
 
-    response = await rendered.through(key, render, media_type=MediaType.HTML)
-    return Response(response.body, media_type=MediaType.HTML)
+    return await cached_page(request, public, rendered, now, page)
 
 
 @get("/storm", include_in_schema=False)
@@ -112,12 +108,28 @@ async def storm_page(
 ) -> Response[bytes]:
     """The storm view: totals, districts, the last day's trend and a map, for the public."""
     now = clock()
+
+    async def page() -> tuple[str, dict[str, Any]]:
+        context = page_context(request, settings, now, lang)
+        context.update(await storm_context(storm, public, now, region or None, settings))
+        return ("web/_storm.html" if partial else "web/storm.html"), context
+
+    return await cached_page(request, public, rendered, now, page)
+
+
+async def cached_page(
+    request: Request[Any, Any, Any],
+    public: PublicService,
+    rendered: RenderedCache,
+    now: datetime,
+    page: Callable[[], Awaitable[tuple[str, dict[str, Any]]]],
+) -> Response[bytes]:
+    """A public page rendered once per (path, query, published version, minute): `page` gives
+    its template and context."""
     key = cache_key(request.url.path, request.url.query, await public.version(), now)
 
     async def render() -> bytes:
-        context = page_context(request, settings, now, lang)
-        context.update(await storm_context(storm, public, now, region or None, settings))
-        name = "web/_storm.html" if partial else "web/storm.html"
+        name, context = await page()
         html: str = request.app.template_engine.get_template(name).render(**context)  # type: ignore[union-attr]
         return html.encode()
 

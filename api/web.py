@@ -78,7 +78,7 @@ async def outage_list(
         if faults_out >= settings.storm_threshold and not partial:
             # A storm: the page opens on the overview; the cards follow.
             context.update(
-                await storm_context(storm, public, now, region or None, settings), storm_on_top=True
+                await storm_context(storm, outages, now, region or None, settings), storm_on_top=True
             )
         if kind:
             outages = [o for o in outages if o.kind.value == kind]
@@ -111,7 +111,8 @@ async def storm_page(
 
     async def page() -> tuple[str, dict[str, Any]]:
         context = page_context(request, settings, now, lang)
-        context.update(await storm_context(storm, public, now, region or None, settings))
+        shown = await public.visible(region or None, now)
+        context.update(await storm_context(storm, shown, now, region or None, settings))
         return ("web/_storm.html" if partial else "web/storm.html"), context
 
     return await cached_page(request, public, rendered, now, page)
@@ -138,10 +139,10 @@ async def cached_page(
 
 
 async def storm_context(
-    storm: StormService, public: PublicService, now: datetime, region: str | None, settings: Settings
+    storm: StormService, shown: list[PublicOutage], now: datetime, region: str | None, settings: Settings
 ) -> dict[str, Any]:
-    summary = await storm.summary(now, region)
-    shown = await public.visible(region, now)
+    """The storm block's figures, map and chart, of the published outages a page has read."""
+    summary = await storm.summary_of(shown, now)
     return {
         "summary": summary,
         "map": storm_map([o for o in shown if is_public(o.kind)], now),
@@ -215,7 +216,10 @@ async def live_stream(
             yield ServerSentEventMessage(comment="connected", retry=3000)
             while True:
                 try:
-                    event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for can drop the cancel of
+                    # a client that went away (tests/test_shutdown.py).
+                    async with asyncio.timeout(KEEPALIVE_SECONDS):
+                        event = await queue.get()
                 except TimeoutError:
                     yield ServerSentEventMessage(comment="keep-alive")
                     continue

@@ -87,7 +87,8 @@ class Broadcaster:
             self._ready = asyncio.Event()
             self._task = asyncio.create_task(self._listen())
         try:
-            await asyncio.wait_for(self._ready.wait(), START_TIMEOUT)
+            async with asyncio.timeout(START_TIMEOUT):
+                await self._ready.wait()
         except TimeoutError:
             raise RedisTimeoutError("the live subscription is not available") from None
 

@@ -80,3 +80,21 @@ async def test_a_job_lease_ends_with_its_job_even_when_a_renewal_eats_the_cancel
     await asyncio.wait({running}, timeout=5)
     assert running.done(), "the lease's renewal outlived its job"
     assert store.eaten == 1, "the lease's end never met a renewal under way: nothing was tested"
+
+
+def test_no_code_of_the_service_waits_with_asyncio_wait_for() -> None:
+    """The same loss anywhere: every bounded wait of the service uses asyncio.timeout, which keeps
+    a cancel that arrives as the wait ends (the SSE streams' keep-alive wait and the live
+    subscription's start used wait_for until this test)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    offenders = [
+        f"{path.relative_to(root)}:{n}"
+        for package in ("api", "services", "store", "workers", "publishers", "schemas", "cli")
+        for path in sorted((root / package).rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\bwait_for\(", line) and not line.lstrip().startswith("#")
+    ]
+    assert offenders == []

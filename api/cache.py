@@ -21,14 +21,12 @@ class Prebuilt:
     """A rendered response, its headers encoded once: served as is by the handler that rendered it
     and, while its key holds, by api.prebuilt before any routing."""
 
-    __slots__ = ("asgi_headers", "asgi_validators", "body", "etag", "headers", "media_type")
+    __slots__ = ("asgi_headers", "asgi_validators", "body", "etag")
 
     def __init__(self, body: bytes, media_type: str, headers: dict[str, str]) -> None:
         # A str enum (Litestar's MediaType) formats as its name, not its value.
         media_type = str(getattr(media_type, "value", media_type))
         self.body = body
-        self.media_type = media_type
-        self.headers = headers
         self.etag = headers.get("ETag")
         # As Litestar writes them, so both paths answer alike.
         content_type = f"{media_type}; charset=utf-8" if media_type.startswith("text/") else media_type

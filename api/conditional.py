@@ -23,13 +23,18 @@ def _opaque(tag: str) -> str:
     return tag.strip().removeprefix("W/")
 
 
+def matches(if_none_match: str, etag: str) -> bool:
+    """Whether an If-None-Match value (`*` or a list of tags) names `etag`."""
+    tags = {_opaque(t) for t in if_none_match.split(",")}
+    return "*" in tags or _opaque(etag) in tags
+
+
 def unchanged(request: Request[Any, Any, Any], etag: str, last_modified: datetime | None = None) -> bool:
     """Whether the client's copy is current: If-None-Match (`*` or a list of tags), else
     If-Modified-Since when the response has a Last-Modified."""
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
-        tags = {_opaque(t) for t in if_none_match.split(",")}
-        return "*" in tags or _opaque(etag) in tags
+        return matches(if_none_match, etag)
     since = request.headers.get("if-modified-since")
     if since is None or last_modified is None:
         return False

@@ -14,6 +14,7 @@ from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEven
 from redis.exceptions import RedisError
 
 from api.cache import CacheKey, RenderedCache, cache_key
+from api.conditional import matches
 from schemas.clock import Clock
 
 
@@ -22,12 +23,6 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
         if key == name:
             return bytes(value)
     return None
-
-
-def _matches(if_none_match: bytes, etag: str) -> bool:
-    # Weak comparison (RFC 9110 13.1.2), as api.conditional.
-    tags = {t.strip().removeprefix(b"W/") for t in if_none_match.split(b",")}
-    return b"*" in tags or etag.encode() in tags
 
 
 async def _respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
@@ -58,7 +53,11 @@ def serve_prebuilt(
             # Not rendered yet, or a Last-Modified comparison: the application's own rules.
             await app(scope, receive, send)
             return
-        if if_none_match is not None and found.etag is not None and _matches(if_none_match, found.etag):
+        if (
+            if_none_match is not None
+            and found.etag is not None
+            and matches(if_none_match.decode("latin-1"), found.etag)
+        ):
             await _respond(send, 304, found.asgi_validators, b"")
             return
         await _respond(send, 200, found.asgi_headers, found.body)

@@ -86,11 +86,11 @@ def out_at(outages: list[PublicOutage], moment: datetime) -> list[PublicOutage]:
 
 
 def trend_moments(now: datetime) -> list[datetime]:
-    """Each full hour of the last day, oldest first, then now."""
+    """Each full hour of the last day before `now`, oldest first, then `now`."""
     hour = now.replace(minute=0, second=0, microsecond=0)
-    return [
-        hour - timedelta(hours=n) for n in range(TREND_HOURS - 1, -1, -1) if hour - timedelta(hours=n) < now
-    ] + [now]
+    if hour == now:
+        hour -= timedelta(hours=1)
+    return [hour - timedelta(hours=n) for n in range(TREND_HOURS - 1, -1, -1)] + [now]
 
 
 def restoration_span(outages: list[PublicOutage]) -> tuple[datetime | None, datetime | None]:

@@ -31,8 +31,11 @@ class MapView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def storm_map(outages: list[PublicOutage], now: datetime) -> MapView:
-    placed = [o for o in outages if o.polygon and len(o.polygon) >= 3 and phase(o, now) != "cancelled"]
-    unplaced = [o for o in outages if o not in placed and phase(o, now) != "cancelled"]
+    placed: list[PublicOutage] = []
+    unplaced: list[PublicOutage] = []
+    for outage in outages:
+        if phase(outage, now) != "cancelled":
+            (placed if outage.polygon and len(outage.polygon) >= 3 else unplaced).append(outage)
     if not placed:
         return MapView(width=WIDTH, height=0.0, shapes=[], unplaced=unplaced)
     latitudes = [lat for o in placed for lat, _ in o.polygon or []]

@@ -41,11 +41,19 @@ class StormService:
         self.customers = CustomerStore(redis)
         self.minimum = settings.storm_min_count
 
+    async def visible(self, region: str | None, now: datetime) -> list[PublicOutage]:
+        return await self.web.visible(region, now)
+
     async def summary(self, now: datetime, region: str | None = None, *, exact: bool = False) -> StormSummary:
         """The storm's figures as of `now` (for one region, or all); `exact`: no "< N" (dispatch
         sees its own registry)."""
+        return await self.summary_of(await self.visible(region, now), now, exact=exact)
+
+    async def summary_of(
+        self, shown: list[PublicOutage], now: datetime, *, exact: bool = False
+    ) -> StormSummary:
+        """The figures of `shown`, the published outages a page already read."""
         minimum = 1 if exact else self.minimum
-        shown = await self.web.visible(region, now)
         live = active(shown, now)
         by_region: dict[str, list[PublicOutage]] = {}
         for outage in live:
@@ -109,7 +117,8 @@ class DispatchStormService:
 
     async def view(self, caller: ApiKey, now: datetime) -> DispatchStorm:
         require_role(caller.roles, DISPATCH_ROLES, "the dispatch storm view")
-        summary = await self.storm.summary(now, caller.region, exact=True)
+        shown = await self.storm.visible(caller.region, now)
+        summary = await self.storm.summary_of(shown, now, exact=True)
         queue = await self.outages.review_queue(caller)
         faults = [
             i
@@ -119,7 +128,7 @@ class DispatchStormService:
         repairs = await self.fault_reports.repair_queue(caller, RepairStatus.OPEN)
         suspects = await self.fault_reports.suspects(caller, SuspectStatus.OPEN)
         deliveries = []
-        for outage in active(await self.storm.web.visible(caller.region, now), now):
+        for outage in active(shown, now):
             report = await self.reports.deliveries(outage.id, caller)
             deliveries += [notice_share(outage.id, outage.title, n.notice, n.sms) for n in report.notices]
         return DispatchStorm(
